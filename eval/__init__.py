@@ -1,0 +1,1 @@
+"""The eval sets and their runners. Product code never imports this package."""

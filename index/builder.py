@@ -1,0 +1,178 @@
+"""The ingest pipeline: corpus folder -> cleaned documents -> chunks -> vectors -> a new version."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Embedder, resolve_model
+from index.keyword import KeywordIndex
+from index.loader import corpus_files, corpus_hash, load_corpus
+from index.settings import Settings
+from index.splitter import Splitter
+from index.store import (
+    DATABASE,
+    FORMAT_VERSION,
+    KEYWORDS,
+    VECTORS,
+    DataDir,
+    Manifest,
+    create_database,
+    write_manifest,
+)
+from index.types import Chunk, Document
+
+_ENCODE_BLOCK = 256  # texts per progress step
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    version: Path | None
+    documents: int
+    chunks: int
+    seconds: float
+    encode_seconds: float
+    skipped: bool = False
+    reason: str = ""
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds else 0.0
+
+
+def index_status(settings: Settings) -> tuple[bool, str]:
+    """(is the current index up to date with the corpus and settings?, why not)."""
+    manifest = DataDir(settings.data_dir).read_manifest()
+    if manifest is None:
+        return False, "no index yet"
+    files = corpus_files(settings.corpus_dir)
+    expected = {
+        "format version": (manifest.format_version, FORMAT_VERSION),
+        "model": (manifest.model, resolve_model(settings.model)[1]),
+        "chunker settings": (manifest.chunker, settings.chunker_config()),
+        "corpus": (manifest.corpus_hash, corpus_hash(files, settings.corpus_dir)),
+    }
+    changed = [name for name, (built, now) in expected.items() if built != now]
+    return (not changed), ("changed: " + ", ".join(changed)) if changed else "up to date"
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    if_stale: bool = False,
+) -> BuildReport:
+    """Build the corpus into a new version and publish it; the old one stays until the swap."""
+    started = time.perf_counter()
+    if if_stale:
+        fresh, reason = index_status(settings)
+        if fresh:
+            return BuildReport(DataDir(settings.data_dir).current(), 0, 0, 0.0, 0.0, True, reason)
+    files = corpus_files(settings.corpus_dir)
+    digest = corpus_hash(files, settings.corpus_dir)
+    documents = load_corpus(settings.corpus_dir)  # every file is read before anything is written
+    embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
+    data_dir = DataDir(settings.data_dir)
+    with data_dir.build_lock(), _progress(progress) as bar:
+        splitter = Splitter(
+            embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
+        )
+        chunks = _split_all(documents, splitter, bar)
+        encode_started = time.perf_counter()
+        vectors = _encode_all([c.text for c in chunks], embedder, bar)
+        encode_seconds = time.perf_counter() - encode_started
+        staging = data_dir.new_staging()
+        _write_version(staging, documents, chunks, vectors)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=embedder.name,
+            dimension=embedder.dimension,
+            max_tokens=embedder.max_tokens,
+            faiss_index="IDMap2,Flat",
+            chunker=settings.chunker_config(),
+            corpus_hash=digest,
+            corpus_dir=str(settings.corpus_dir),
+            documents=len(documents),
+            chunks=len(chunks),
+            built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+        )
+        write_manifest(staging, manifest)
+        version = data_dir.publish(staging)
+    seconds = time.perf_counter() - started
+    return BuildReport(version, len(documents), len(chunks), seconds, encode_seconds)
+
+
+def _split_all(documents: list[Document], splitter: Splitter, bar) -> list[Chunk]:
+    task = bar.add_task("splitting", total=len(documents))
+    chunks: list[Chunk] = []
+    for doc in documents:
+        chunks.extend(splitter.split(doc))
+        bar.advance(task)
+    return chunks
+
+
+def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
+    task = bar.add_task("embedding", total=len(texts))
+    blocks = []
+    for start in range(0, len(texts), _ENCODE_BLOCK):
+        block = texts[start : start + _ENCODE_BLOCK]
+        blocks.append(embedder.encode(block))
+        bar.advance(task, len(block))
+    if not blocks:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack(blocks)
+
+
+def _write_version(folder: Path, documents: list[Document], chunks: list[Chunk], vectors) -> None:
+    import faiss
+
+    conn = create_database(folder / DATABASE)
+    with conn:
+        conn.executemany(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (d.id, d.title, d.date.isoformat() if d.date else None, d.source, d.url,
+                 d.language, d.path, d.sha256, d.text)
+                for d in documents
+            ],
+        )  # fmt: skip
+        conn.executemany(
+            'INSERT INTO chunks (rowid, id, doc_id, position, start, "end", text, n_tokens) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (row, c.id, c.doc_id, c.position, c.start, c.end, c.text, c.n_tokens)
+                for row, c in enumerate(chunks)
+            ],
+        )
+    conn.close()
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+    index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
+    faiss.write_index(index, str(folder / VECTORS))
+    (folder / KEYWORDS).mkdir()
+    KeywordIndex.build([c.text for c in chunks]).save(folder / KEYWORDS)
+
+
+class _NoProgress:
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args, **kwargs) -> None:
+        pass
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return contextlib.nullcontext(_NoProgress())
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=Console(stderr=True),
+    )  # fmt: skip

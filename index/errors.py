@@ -1,0 +1,33 @@
+"""Typed domain errors. The CLI and the API each map them to a message in one place."""
+
+
+class ReformQAError(Exception):
+    """Base class: every error the user can cause or fix."""
+
+
+class BadDocument(ReformQAError):
+    """A corpus file that cannot be read as a text document."""
+
+
+class EmptyCorpus(ReformQAError):
+    """A corpus folder with no documents in it."""
+
+
+class IndexNotFound(ReformQAError):
+    """No index has been built in the data directory."""
+
+
+class IndexMismatch(ReformQAError):
+    """The index on disk was built with another model, format or settings."""
+
+
+class IndexNotReady(ReformQAError):
+    """The index is still loading."""
+
+
+class BadQuery(ReformQAError):
+    """A query or filter the retriever cannot answer."""
+
+
+class DocumentNotFound(ReformQAError):
+    """An unknown document id."""

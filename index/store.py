@@ -1,0 +1,187 @@
+"""The index on disk: a data directory of immutable versions, one of them current.
+
+    data/
+      current -> versions/v-...        (a symlink, replaced atomically on publish)
+      versions/v-.../manifest.json     (format, model, dimension, chunker, corpus hash, ...)
+      versions/v-.../vectors.faiss     (inner product over normalized vectors, ids = chunk rowids)
+      versions/v-.../store.sqlite      (documents and chunks)
+      versions/v-.../bm25/             (bm25s arrays and vocabulary; no pickle)
+
+A build writes a new version beside the current one and then swaps the link, so a build that
+crashes or is killed leaves the previous index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from index.errors import IndexMismatch, IndexNotFound, ReformQAError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+DATABASE = "store.sqlite"
+KEYWORDS = "bm25"
+_STAGING_PREFIX = ".staging-"
+
+SCHEMA = """
+CREATE TABLE documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
+    language TEXT, path TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(id), position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks(doc_id);
+"""
+
+
+class Manifest(BaseModel):
+    format_version: int
+    model: str
+    dimension: int
+    max_tokens: int
+    normalized: bool = True
+    metric: str = "inner_product"
+    faiss_index: str
+    chunker: dict
+    corpus_hash: str
+    corpus_dir: str
+    documents: int
+    chunks: int
+    built_at: str
+    build_seconds: float
+
+    def check_compatible(self, model: str) -> None:
+        """Refuse an index this code or this model cannot read correctly."""
+        rebuild = "run `reformqa index build` (or `make index`) to rebuild it"
+        if self.format_version != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"the index has format version {self.format_version}, this program reads "
+                f"version {FORMAT_VERSION}; {rebuild}"
+            )
+        if self.model != model:
+            raise IndexMismatch(
+                f"the index was built with model {self.model!r} but the configured model is "
+                f"{model!r}; {rebuild}, or set REFORMQA_MODEL back"
+            )
+
+
+class DataDir:
+    """Where versions live, which one is current, and the lock that serializes builds."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.versions = self.root / "versions"
+        self.current_link = self.root / "current"
+
+    def current(self) -> Path | None:
+        if not self.current_link.is_symlink() and not self.current_link.is_dir():
+            return None
+        target = self.current_link.resolve()
+        return target if (target / MANIFEST).is_file() else None
+
+    def require_current(self) -> Path:
+        version = self.current()
+        if version is None:
+            raise IndexNotFound(
+                f"no index in {self.root}; run `reformqa index build` (or `make index`) first"
+            )
+        return version
+
+    def read_manifest(self) -> Manifest | None:
+        version = self.current()
+        return read_manifest(version) if version else None
+
+    @contextlib.contextmanager
+    def build_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".build.lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise ReformQAError(f"another build is running in {self.root}") from exc
+            yield
+
+    def new_staging(self) -> Path:
+        """A fresh folder for a build; call under the build lock."""
+        self.versions.mkdir(parents=True, exist_ok=True)
+        for leftover in self.versions.glob(f"{_STAGING_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
+        staging = self.versions / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+        staging.mkdir()
+        return staging
+
+    def publish(self, staging: Path) -> Path:
+        """Make a finished staging folder the current version, atomically."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX):]}"
+        _fsync_tree(staging)
+        os.rename(staging, final)
+        tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"
+        os.symlink(final.relative_to(self.root), tmp_link)
+        os.replace(tmp_link, self.current_link)
+        _fsync_dir(self.root)
+        self._remove_old_versions(keep=final)
+        return final
+
+    def _remove_old_versions(self, keep: Path) -> None:
+        for version in self.versions.glob("v-*"):
+            if version != keep:
+                shutil.rmtree(version, ignore_errors=True)
+
+
+def read_manifest(version: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexMismatch(
+            f"{version / MANIFEST} is unreadable ({type(exc).__name__}); "
+            "run `reformqa index build` to rebuild the index"
+        ) from exc
+
+
+def write_manifest(version: Path, manifest: Manifest) -> None:
+    (version / MANIFEST).write_text(json.dumps(manifest.model_dump(), indent=2), encoding="utf-8")
+
+
+def create_database(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Read-only: a reader can never change a published version."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

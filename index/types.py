@@ -1,0 +1,111 @@
+"""Shared records: every layer (index, assistant, API, UI, eval) speaks these."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Document(BaseModel):
+    id: str = Field(description="Stable id: the file name without its extension")
+    title: str
+    date: dt.date | None = Field(None, description="Meeting or publication date")
+    source: str | None = Field(None, description="Publisher")
+    url: str | None = None
+    language: str | None = None
+    text: str = Field(description="Cleaned body text; chunk spans index into it")
+    path: str | None = None
+    sha256: str = ""
+    chunks: int | None = Field(None, description="Number of chunks in the index")
+
+
+class Figure(BaseModel):
+    """A number as written in a sentence, typed (extracted in a later stage of the pipeline)."""
+
+    value: float
+    text: str
+    qualifier: str = "exact"
+    unit: str | None = None
+    of_total: float | None = None
+    subject: str | None = None
+    as_of: dt.date | None = None
+    sentence: str = ""
+    span: tuple[int, int] = (0, 0)
+    doc_id: str = ""
+    chunk_id: str = ""
+
+
+class Chunk(BaseModel):
+    id: str
+    doc_id: str
+    position: int = Field(description="0-based order of the chunk in its document")
+    start: int = Field(description="Character offset in the cleaned document text")
+    end: int
+    text: str
+    n_tokens: int = Field(description="Length in the embedding model's tokens, specials included")
+
+
+class Passage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "000_09fe290d33704444#0004",
+                    "doc_id": "000_09fe290d33704444",
+                    "title": "Prime Minister Pham Minh Chinh: Promoting the spirit of innovation...",
+                    "source": "Nghe An Newspaper (Baonghean.vn)",
+                    "url": None,
+                    "date": "2023-02-03",
+                    "text": "To date, more than 76 million electronic chip-embedded citizen "
+                    "identification cards have been issued to citizens...",
+                    "score": 0.93,
+                    "span": [4120, 4980],
+                    "figures": [],
+                }
+            ]
+        }
+    )
+
+    id: str
+    doc_id: str
+    title: str
+    source: str | None = None
+    url: str | None = None
+    date: dt.date | None = None
+    text: str
+    score: float = Field(description="Fused relevance, 0..1, higher is better")
+    span: tuple[int, int] = Field(description="Character offsets in the cleaned document")
+    figures: list[Figure] = Field(default_factory=list)
+
+
+class Filters(BaseModel):
+    """Restrict a search. Unknown fields are refused, so a typo never silently widens a search."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"doc_ids": ["000_09fe290d33704444"],
+                                         "date_from": "2023-01-01", "date_to": "2023-12-31"}]},
+    )
+
+    doc_ids: list[str] | None = Field(None, description="Only these documents")
+    date_from: dt.date | None = Field(None, description="Documents dated on or after (inclusive)")
+    date_to: dt.date | None = Field(None, description="Documents dated on or before (inclusive)")
+    language: str | None = Field(None, description="Only documents in this language (e.g. 'en')")
+
+    @model_validator(mode="after")
+    def _check_range(self) -> Filters:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must not be after date_to")
+        return self
+
+    def is_empty(self) -> bool:
+        return not (self.doc_ids is not None or self.date_from or self.date_to or self.language)
+
+
+class Answer(BaseModel):
+    text: str
+    abstained: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    figures: list[Figure] = Field(default_factory=list)
+    citations: list[str] = Field(default_factory=list)
