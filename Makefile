@@ -1,0 +1,54 @@
+# The commands people run. `make run` and `make test` are the two in the README.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build: on this project's machines pip takes it from a local wheel.
+TORCH_SPEC ?= torch==2.13.0
+TIKTOKEN_CACHE := .cache/tiktoken
+INSTALLED := $(VENV)/.installed
+DEV_INSTALLED := $(VENV)/.installed-dev
+
+.PHONY: run install index serve test test-fast lint format bench clean
+
+run: index  ## install, build the index if missing or stale, serve the API on 127.0.0.1:8000
+	$(BIN)/reformqa serve
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml Makefile
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m index.tokens $(TIKTOKEN_CACHE)
+	@touch $@
+
+$(DEV_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+index: install  ## build the index from docs_corpus/ unless it is up to date
+	$(BIN)/reformqa index build --if-stale
+
+serve: install
+	$(BIN)/reformqa serve
+
+test: $(DEV_INSTALLED)  ## the whole suite: fast tests and the slow ones on the real corpus
+	$(BIN)/python -m pytest
+
+test-fast: $(DEV_INSTALLED)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_INSTALLED)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: index
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) data .cache .pytest_cache .ruff_cache

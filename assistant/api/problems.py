@@ -1,0 +1,77 @@
+"""Every error leaves as application/problem+json (RFC 9457): type, title, status, detail."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from index.errors import (
+    BadQuery,
+    DocumentNotFound,
+    IndexMismatch,
+    IndexNotFound,
+    IndexNotReady,
+    ReformQAError,
+)
+
+log = logging.getLogger("reformqa.api")
+PROBLEM_JSON = "application/problem+json"
+_TYPE_ROOT = "https://reformqa.local/problems/"
+
+# domain error -> (status, slug, title)
+_DOMAIN_ERRORS: list[tuple[type[ReformQAError], int, str, str]] = [
+    (BadQuery, 400, "bad-query", "Bad query"),
+    (DocumentNotFound, 404, "not-found", "Not found"),
+    (IndexNotReady, 503, "index-loading", "Index is loading"),
+    (IndexNotFound, 503, "index-missing", "No index has been built"),
+    (IndexMismatch, 503, "index-mismatch", "Index does not match this server"),
+]
+
+
+def problem(status: int, slug: str, title: str, detail: str, **headers: str) -> JSONResponse:
+    body = {"type": _TYPE_ROOT + slug, "title": title, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ReformQAError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    for kind, status, slug, title in _DOMAIN_ERRORS:
+        if isinstance(exc, kind):
+            headers = {"Retry-After": "5"} if status == 503 else {}
+            return problem(status, slug, title, str(exc), **headers)
+    return problem(400, "bad-request", "Bad request", str(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON")
+    detail = "; ".join(_describe(e) for e in errors) or "invalid request"
+    return problem(422, "validation-error", "Invalid request", detail)
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+    return f"{where}: {error.get('msg', 'invalid value')}"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = getattr(exc, "status_code", 500)
+    detail = str(getattr(exc, "detail", "")) or "error"
+    title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
+    return problem(status, title.lower().replace(" ", "-"), title, detail)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal-error", "Internal error", "an unexpected error occurred")

@@ -1,0 +1,182 @@
+"""`reformqa`: build the index, search it, list documents, serve the API.
+
+Human output by default, JSON with --json. Errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from index.errors import ReformQAError
+
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args) or 0
+    except (ReformQAError, ValueError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reformqa", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(title="commands")
+
+    index = commands.add_parser("index", help="build or inspect the index")
+    index_commands = index.add_subparsers(title="index commands")
+    build = index_commands.add_parser("build", help="build the index from a corpus folder")
+    _add_paths(build, corpus=True)
+    build.add_argument("--if-stale", action="store_true", help="skip when already up to date")
+    build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.set_defaults(handler=_index_build)
+    status = index_commands.add_parser("status", help="is the index up to date?")
+    _add_paths(status, corpus=True)
+    status.set_defaults(handler=_index_status)
+
+    search = commands.add_parser("search", help="search the index")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    search.add_argument("--doc-id", action="append", dest="doc_ids", help="only this document")
+    search.add_argument("--date-from", help="only documents dated on or after (YYYY-MM-DD)")
+    search.add_argument("--date-to", help="only documents dated on or before (YYYY-MM-DD)")
+    search.add_argument("--json", action="store_true")
+    _add_paths(search)
+    search.set_defaults(handler=_search)
+
+    docs = commands.add_parser("docs", help="documents in the index")
+    docs_commands = docs.add_subparsers(title="docs commands")
+    docs_list = docs_commands.add_parser("list", help="list the indexed documents")
+    docs_list.add_argument("--json", action="store_true")
+    _add_paths(docs_list)
+    docs_list.set_defaults(handler=_docs_list)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default 8000")
+    _add_paths(serve)
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def _add_paths(parser: argparse.ArgumentParser, corpus: bool = False) -> None:
+    parser.add_argument("--data-dir", type=Path, help="index folder (default ./data)")
+    if corpus:
+        parser.add_argument("--corpus", type=Path, dest="corpus_dir", help="default ./docs_corpus")
+
+
+def _settings(args: argparse.Namespace):
+    from index.settings import Settings
+
+    return Settings.from_env(
+        data_dir=getattr(args, "data_dir", None),
+        corpus_dir=getattr(args, "corpus_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _index_build(args: argparse.Namespace) -> int:
+    from index.builder import build_index
+
+    settings = _settings(args)
+    report = build_index(settings, progress=not args.json, if_stale=args.if_stale)
+    if args.json:
+        print(json.dumps({
+            "version": str(report.version), "skipped": report.skipped, "reason": report.reason,
+            "documents": report.documents, "chunks": report.chunks,
+            "seconds": round(report.seconds, 3), "encode_seconds": round(report.encode_seconds, 3),
+            "chunks_per_second": round(report.chunks_per_second, 2),
+        }))  # fmt: skip
+    elif report.skipped:
+        print(f"index in {settings.data_dir} is up to date; nothing to build")
+    else:
+        print(
+            f"indexed {report.documents} documents into {report.chunks} chunks in "
+            f"{report.seconds:.1f} s ({report.chunks_per_second:.1f} chunks/s; "
+            f"embedding {report.encode_seconds:.1f} s) -> {report.version}"
+        )
+    return 0
+
+
+def _index_status(args: argparse.Namespace) -> int:
+    from index.builder import index_status
+
+    fresh, reason = index_status(_settings(args))
+    print(f"{'fresh' if fresh else 'stale'}: {reason}")
+    return 0 if fresh else 1
+
+
+def _search(args: argparse.Namespace) -> int:
+    from assistant.retriever import Retriever
+    from index.types import Filters
+
+    filters = Filters(doc_ids=args.doc_ids, date_from=args.date_from, date_to=args.date_to)
+    retriever = Retriever.load(_settings(args))
+    passages = retriever.search(args.query, k=args.k, filters=filters)
+    if args.json:
+        print(json.dumps({"passages": [p.model_dump(mode="json") for p in passages]}, indent=2))
+        return 0
+    if not passages:
+        print("no passages match")
+    for rank, p in enumerate(passages, 1):
+        print(f"[{rank}] {p.score:.3f}  {p.title}  ({p.date or 'undated'}; {p.source or '?'})")
+        print(f"     {p.id}")
+        print(textwrap.fill(p.text, width=100, initial_indent="     ", subsequent_indent="     "))
+        print()
+    return 0
+
+
+def _docs_list(args: argparse.Namespace) -> int:
+    from index.reader import IndexReader
+    from index.store import DataDir, read_manifest
+
+    settings = _settings(args)
+    version = DataDir(settings.data_dir).require_current()
+    reader = IndexReader(version, read_manifest(version))
+    documents = reader.documents()
+    if args.json:
+        rows = [d.model_dump(mode="json", exclude={"text"}) for d in documents]
+        print(json.dumps({"documents": rows}, indent=2))
+        return 0
+    for d in documents:
+        print(f"{d.id}  {str(d.date or 'undated'):<10}  {d.chunks:>4} chunks  {d.title}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.api import create_app
+    from index.tokens import use_tiktoken_cache
+
+    settings = _settings(args)
+    use_tiktoken_cache(settings.tiktoken_cache_dir)
+    print(f"Reform QA API on http://{settings.host}:{settings.port}  (docs: /docs, ready: /readyz)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):  # pydantic's ValidationError: name the field, drop the URLs
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors()
+        )
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
