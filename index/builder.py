@@ -78,16 +78,16 @@ def build_index(
     documents = load_corpus(settings.corpus_dir)  # every file is read before anything is written
     embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
     data_dir = DataDir(settings.data_dir)
-    with data_dir.build_lock(), _progress(progress) as bar:
+    with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:
         splitter = Splitter(
             embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
         )
         chunks = _split_all(documents, splitter, bar)
+        _write_texts(staging, documents, chunks)
         encode_started = time.perf_counter()
         vectors = _encode_all([c.text for c in chunks], embedder, bar)
         encode_seconds = time.perf_counter() - encode_started
-        staging = data_dir.new_staging()
-        _write_version(staging, documents, chunks, vectors)
+        _write_vectors(staging, vectors)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -129,9 +129,8 @@ def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
     return np.vstack(blocks)
 
 
-def _write_version(folder: Path, documents: list[Document], chunks: list[Chunk], vectors) -> None:
-    import faiss
-
+def _write_texts(folder: Path, documents: list[Document], chunks: list[Chunk]) -> None:
+    """Documents and chunks into SQLite (one transaction), and the BM25 arrays."""
     conn = create_database(folder / DATABASE)
     with conn:
         conn.executemany(
@@ -151,11 +150,17 @@ def _write_version(folder: Path, documents: list[Document], chunks: list[Chunk],
             ],
         )
     conn.close()
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-    index.add_with_ids(vectors, np.arange(len(chunks), dtype=np.int64))
-    faiss.write_index(index, str(folder / VECTORS))
     (folder / KEYWORDS).mkdir()
     KeywordIndex.build([c.text for c in chunks]).save(folder / KEYWORDS)
+
+
+def _write_vectors(folder: Path, vectors: np.ndarray) -> None:
+    """Exact inner-product search; vector ids are the chunks' SQLite rowids."""
+    import faiss
+
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+    index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    faiss.write_index(index, str(folder / VECTORS))
 
 
 class _NoProgress:

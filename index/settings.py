@@ -67,7 +67,7 @@ class Settings:
 
 def _coerce(name: str, raw: str, kind: type) -> Any:
     try:
-        if kind is Path:
+        if issubclass(kind, Path):
             return Path(raw)
         if kind is int:
             return int(raw)

@@ -116,14 +116,19 @@ class DataDir:
                 raise ReformQAError(f"another build is running in {self.root}") from exc
             yield
 
-    def new_staging(self) -> Path:
-        """A fresh folder for a build; call under the build lock."""
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A fresh folder to build into (under the build lock); removed if the build fails."""
         self.versions.mkdir(parents=True, exist_ok=True)
         for leftover in self.versions.glob(f"{_STAGING_PREFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
         staging = self.versions / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
         staging.mkdir()
-        return staging
+        try:
+            yield staging
+        finally:
+            if staging.exists():  # published folders have been renamed away
+                shutil.rmtree(staging, ignore_errors=True)
 
     def publish(self, staging: Path) -> Path:
         """Make a finished staging folder the current version, atomically."""

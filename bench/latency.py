@@ -1,0 +1,274 @@
+"""Search latency: the bare cost of a query against what /v1/search costs over loopback HTTP.
+
+One run measures, for the same queries (from eval/retrieval.jsonl, cycled to reach N):
+
+- bare: one query encode plus one FAISS search, in process, no HTTP (and each of the two alone);
+- hybrid: the full in-process `Retriever.search` (encode, FAISS, BM25, fusion, SQLite fetch);
+- http: warm, sequential `POST /v1/search` against the real server (`reformqa serve`) started
+  as a subprocess on a free loopback port, through one persistent httpx client.
+
+It prints p50/p95/p99/mean in milliseconds, the sequential HTTP throughput, the ratio
+http_p50 / bare_p50 (the project's target is <= 1.5) and the peak RSS of the server and of this
+process, and writes the same figures as JSON. It reports; it never asserts on time. The 1-minute
+load average before and after is recorded too: other work on the machine skews every figure.
+
+    .venv/bin/python bench/latency.py [--data-dir data] [-n 100] [--json bench/results/latency.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "eval" / "retrieval.jsonl"
+TOP_K = 10
+WARMUP = 10
+READY_TIMEOUT_S = 120.0
+TARGET_RATIO = 1.5
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    data_dir = args.data_dir.resolve()
+    queries = load_queries(QUERIES, args.n)
+    report = {"machine": machine(), "n": args.n, "top_k": TOP_K, "data_dir": str(data_dir)}
+    load_before = os.getloadavg()[0]
+    in_process, http = measure_in_process(data_dir, queries), measure_http(data_dir, queries)
+    latency = in_process.pop("latency_ms") | http.pop("latency_ms")
+    report.update(in_process, **http, latency_ms=latency)
+    report["ratio_http_p50_to_bare_p50"] = round(
+        report["latency_ms"]["http"]["p50"] / report["latency_ms"]["bare"]["p50"], 3
+    )
+    report["target_ratio"] = TARGET_RATIO
+    report["loadavg_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
+    report["bench_peak_rss_mib"] = peak_rss_mib(os.getpid())
+    report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    print_table(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="default ./data")
+    parser.add_argument("-n", type=int, default=100, help="timed queries per measure (100)")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "latency.json", help="output"
+    )
+    args = parser.parse_args(argv)
+    if args.n < 1:
+        parser.error("-n must be at least 1")
+    return args
+
+
+def load_queries(path: Path, n: int) -> list[str]:
+    """The "query" field of each line, cycled until there are n."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = [json.loads(line)["query"] for line in lines if line.strip()]
+    if not found:
+        raise SystemExit(f"no queries in {path}")
+    return list(itertools.islice(itertools.cycle(found), n))
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform()}
+
+
+def stats(samples_ns: list[int]) -> dict[str, float]:
+    ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "p50": round(float(p50), 3),
+        "p95": round(float(p95), 3),
+        "p99": round(float(p99), 3),
+        "mean": round(float(ms.mean()), 3),
+    }
+
+
+def timed(fn: Callable[[str], object], queries: list[str]) -> list[int]:
+    """Wall time of fn(q) for each query, in nanoseconds, after WARMUP untimed calls."""
+    for q in queries[:WARMUP]:
+        fn(q)
+    samples = []
+    for q in queries:
+        start = time.perf_counter_ns()
+        fn(q)
+        samples.append(time.perf_counter_ns() - start)
+    return samples
+
+
+def measure_in_process(data_dir: Path, queries: list[str]) -> dict:
+    """Bare encode + FAISS (each step timed too) and full hybrid search, no HTTP."""
+    from assistant.retriever import Retriever
+    from index.settings import Settings
+
+    retriever = Retriever.load(Settings.from_env(data_dir=data_dir))
+    retriever.warm_up()
+    encode = retriever.embedder.encode
+    dense_search = retriever.reader.dense_search
+    for q in queries[:WARMUP]:
+        dense_search(encode([q])[0], TOP_K, None)
+    bare, enc, faiss = [], [], []
+    for q in queries:
+        t0 = time.perf_counter_ns()
+        vector = encode([q])[0]
+        t1 = time.perf_counter_ns()
+        dense_search(vector, TOP_K, None)
+        t2 = time.perf_counter_ns()
+        bare.append(t2 - t0)
+        enc.append(t1 - t0)
+        faiss.append(t2 - t1)
+    hybrid = timed(lambda q: retriever.search(q, k=TOP_K), queries)
+    manifest = retriever.reader.manifest
+    return {
+        "chunks": manifest.chunks,
+        "model": manifest.model,
+        "latency_ms": {
+            "bare": stats(bare),
+            "encode": stats(enc),
+            "faiss": stats(faiss),
+            "hybrid": stats(hybrid),
+        },
+    }
+
+
+def measure_http(data_dir: Path, queries: list[str]) -> dict:
+    """Sequential warm POST /v1/search against a real server on a free loopback port."""
+    with serve(data_dir) as (base_url, pid), httpx.Client(base_url=base_url, timeout=60) as client:
+
+        def post(q: str) -> None:
+            response = client.post("/v1/search", json={"query": q, "top_k": TOP_K})
+            response.raise_for_status()
+
+        samples = timed(post, queries)
+        server_rss = peak_rss_mib(pid)
+    return {
+        "latency_ms": {"http": stats(samples)},
+        "http_throughput_rps": round(len(samples) / (sum(samples) / 1e9), 2),  # back to back
+        "server_peak_rss_mib": server_rss,
+    }
+
+
+@contextmanager
+def serve(data_dir: Path) -> Iterator[tuple[str, int]]:
+    """(base URL, pid) of a ready `reformqa serve`; the server is always stopped on exit."""
+    port = free_port()
+    command = [reformqa_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    with tempfile.TemporaryFile("w+") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_ready(base_url, server, log)
+            yield base_url, server.pid
+        finally:
+            stop(server)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reformqa_executable() -> str:
+    beside = Path(sys.executable).parent / "reformqa"
+    found = str(beside) if beside.exists() else shutil.which("reformqa")
+    if found is None:
+        raise SystemExit("reformqa is not installed (run `make install`)")
+    return found
+
+
+def wait_ready(base_url: str, server: subprocess.Popen, log) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    with httpx.Client(base_url=base_url, timeout=5) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited ({server.returncode}):\n{_tail(log)}")
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass  # not listening yet
+            time.sleep(0.2)
+    raise RuntimeError(f"the server was not ready in {READY_TIMEOUT_S:.0f} s:\n{_tail(log)}")
+
+
+def _tail(log, lines: int = 20) -> str:
+    log.flush()
+    log.seek(0)
+    return "\n".join(log.read().splitlines()[-lines:])
+
+
+def stop(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """VmHWM (peak resident set) of a live process, in MiB; None where /proc has no answer."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def print_table(report: dict) -> None:
+    m = report["machine"]
+    print(f"Reform QA search latency  ({report['timestamp']})")
+    print(f"machine: {m['cpu_count']} CPUs, {m['platform']}")
+    load = report["loadavg_1min"]
+    print(f"load:    1-min loadavg {load['before']:.2f} before, {load['after']:.2f} after")
+    print(f"index:   {report['chunks']} chunks, {report['model']}; n={report['n']}, k={TOP_K}")
+    print()
+    print(f"{'measure (ms)':<28}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}")
+    labels = {
+        "bare": "bare (encode + faiss)",
+        "encode": "  encode alone",
+        "faiss": "  faiss alone",
+        "hybrid": "in-process hybrid search",
+        "http": "HTTP POST /v1/search",
+    }
+    for key, label in labels.items():
+        s = report["latency_ms"][key]
+        print(f"{label:<28}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p99']:>9.2f}{s['mean']:>9.2f}")
+    print()
+    ratio = report["ratio_http_p50_to_bare_p50"]
+    verdict = "within" if ratio <= TARGET_RATIO else "above"
+    print(f"HTTP throughput (sequential): {report['http_throughput_rps']:.1f} req/s")
+    print(f"http_p50 / bare_p50:          {ratio:.2f}  ({verdict} the {TARGET_RATIO} target)")
+    print(f"server peak RSS:              {report['server_peak_rss_mib']} MiB")
+    print(f"benchmark peak RSS:           {report['bench_peak_rss_mib']} MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

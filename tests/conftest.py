@@ -1,0 +1,109 @@
+"""Shared fixtures: the real model, loaded once; a fixture-corpus index; servers on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.builder import build_index
+from index.embedder import Embedder
+from index.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"
+DOCS_CORPUS = ROOT / "docs_corpus"
+REFORMQA = str(Path(sys.executable).with_name("reformqa"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory, embedder) -> Settings:
+    """A built index of tests/fixtures/corpus (read-only for tests: copy it to change it)."""
+    data_dir = tmp_path_factory.mktemp("fixture-index")
+    settings = Settings.from_env(environ={}, corpus_dir=FIXTURE_CORPUS, data_dir=data_dir)
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture
+def writable_index(tmp_path, fixture_settings) -> Settings:
+    """A private copy of the fixture index and corpus, free to break."""
+    shutil.copytree(fixture_settings.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(fixture_settings.data_dir, tmp_path / "data", symlinks=True)
+    return fixture_settings.with_overrides(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory, embedder) -> Settings:
+    """The real corpus, built with the real model (slow tests only)."""
+    data_dir = tmp_path_factory.mktemp("corpus-index")
+    settings = Settings.from_env(environ={}, corpus_dir=DOCS_CORPUS, data_dir=data_dir)
+    build_index(settings, embedder=embedder)
+    return settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(*args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [REFORMQA, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
+
+
+class Server:
+    def __init__(self, base_url: str, process: subprocess.Popen):
+        self.base_url = base_url
+        self.process = process
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "server exited during start-up"
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError("server never became ready")
+
+
+@pytest.fixture(scope="session")
+def server(fixture_settings) -> Iterator[Server]:
+    """`reformqa serve` on a free loopback port, over the fixture index."""
+    port = free_port()
+    process = subprocess.Popen(
+        [REFORMQA, "serve", "--port", str(port), "--data-dir", str(fixture_settings.data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    srv = Server(f"http://127.0.0.1:{port}", process)
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
