@@ -152,7 +152,7 @@ def _docs_list(args: argparse.Namespace) -> int:
         print(json.dumps({"documents": rows}, indent=2))
         return 0
     for d in documents:
-        print(f"{d.id}  {str(d.date or 'undated'):<10}  {d.chunks:>4} chunks  {d.title}")
+        print(f"{d.id}  {d.date or 'undated'!s:<10}  {d.chunks:>4} chunks  {d.title}")
     return 0
 
 
@@ -172,9 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _one_line(exc: BaseException) -> str:
     errors = getattr(exc, "errors", None)
     if callable(errors):  # pydantic's ValidationError: name the field, drop the URLs
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors()
-        )
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())
     return " ".join(str(exc).split()) or type(exc).__name__
 
 

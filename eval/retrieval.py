@@ -49,7 +49,9 @@ def score_query(passages: list[Passage], golds: list[dict]) -> dict[str, float]:
 
 
 def evaluate(retriever: Retriever, queries: list[dict], config: dict) -> dict[str, float]:
-    per_query = [score_query(retriever.search(q["query"], 10, **config), q["gold"]) for q in queries]
+    per_query = [
+        score_query(retriever.search(q["query"], 10, **config), q["gold"]) for q in queries
+    ]
     return {m: sum(r[m] for r in per_query) / len(per_query) for m in per_query[0]}
 
 

@@ -28,6 +28,8 @@ from index.store import (
 from index.types import Chunk, Document
 
 _ENCODE_BLOCK = 256  # texts per progress step
+# Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
+PIPELINE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def index_status(settings: Settings) -> tuple[bool, str]:
     expected = {
         "format version": (manifest.format_version, FORMAT_VERSION),
         "model": (manifest.model, resolve_model(settings.model)[1]),
-        "chunker settings": (manifest.chunker, settings.chunker_config()),
+        "chunker settings": (manifest.chunker, _chunker_record(settings)),
         "corpus": (manifest.corpus_hash, corpus_hash(files, settings.corpus_dir)),
     }
     changed = [name for name, (built, now) in expected.items() if built != now]
@@ -94,7 +96,7 @@ def build_index(
             dimension=embedder.dimension,
             max_tokens=embedder.max_tokens,
             faiss_index="IDMap2,Flat",
-            chunker=settings.chunker_config(),
+            chunker=_chunker_record(settings),
             corpus_hash=digest,
             corpus_dir=str(settings.corpus_dir),
             documents=len(documents),
@@ -106,6 +108,10 @@ def build_index(
         version = data_dir.publish(staging)
     seconds = time.perf_counter() - started
     return BuildReport(version, len(documents), len(chunks), seconds, encode_seconds)
+
+
+def _chunker_record(settings: Settings) -> dict:
+    return {**settings.chunker_config(), "pipeline": PIPELINE_VERSION}
 
 
 def _split_all(documents: list[Document], splitter: Splitter, bar) -> list[Chunk]:

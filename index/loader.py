@@ -45,7 +45,9 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     seen: dict[str, Document] = {}
     for doc in docs:
         if doc.id in seen:
-            raise BadDocument(f"{doc.path} and {seen[doc.id].path} share the document id {doc.id!r}")
+            raise BadDocument(
+                f"{doc.path} and {seen[doc.id].path} share the document id {doc.id!r}"
+            )
         seen[doc.id] = doc
     return docs
 
@@ -88,7 +90,9 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     try:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:
-        raise BadDocument(f"{name}: front matter is not valid YAML ({_first_line(str(exc))})") from exc
+        raise BadDocument(
+            f"{name}: front matter is not valid YAML ({_first_line(str(exc))})"
+        ) from exc
     if not isinstance(meta, dict):
         raise BadDocument(f"{name}: front matter must be a mapping of fields")
     return meta, "\n".join(lines[end + 1 :])

@@ -52,7 +52,9 @@ class Splitter:
         )
 
     def split(self, doc: Document) -> list[Chunk]:
-        pieces = [p for text in self._splitter.split_text(doc.text) for p in self._enforce_limit(text)]
+        pieces = [
+            p for text in self._splitter.split_text(doc.text) for p in self._enforce_limit(text)
+        ]
         chunks: list[Chunk] = []
         cursor = 0
         for position, piece in enumerate(pieces):

@@ -133,7 +133,7 @@ class DataDir:
     def publish(self, staging: Path) -> Path:
         """Make a finished staging folder the current version, atomically."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX):]}"
+        final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX) :]}"
         _fsync_tree(staging)
         os.rename(staging, final)
         tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"

@@ -59,4 +59,6 @@ def use_tiktoken_cache(cache_dir: Path) -> None:
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(".cache/tiktoken")
     seeded = seed_tiktoken_cache(target)
-    print(f"tiktoken cache {target}: {len(seeded)} encoding file(s) written, {len(ENCODINGS)} ready")
+    print(
+        f"tiktoken cache {target}: {len(seeded)} encoding file(s) written, {len(ENCODINGS)} ready"
+    )

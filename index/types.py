@@ -53,7 +53,7 @@ class Passage(BaseModel):
                 {
                     "id": "000_09fe290d33704444#0004",
                     "doc_id": "000_09fe290d33704444",
-                    "title": "Prime Minister Pham Minh Chinh: Promoting the spirit of innovation...",
+                    "title": "Prime Minister Pham Minh Chinh: Promoting the spirit of...",
                     "source": "Nghe An Newspaper (Baonghean.vn)",
                     "url": None,
                     "date": "2023-02-03",
@@ -84,8 +84,15 @@ class Filters(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"doc_ids": ["000_09fe290d33704444"],
-                                         "date_from": "2023-01-01", "date_to": "2023-12-31"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_ids": ["000_09fe290d33704444"],
+                    "date_from": "2023-01-01",
+                    "date_to": "2023-12-31",
+                }
+            ]
+        },
     )
 
     doc_ids: list[str] | None = Field(None, description="Only these documents")

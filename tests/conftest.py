@@ -43,7 +43,9 @@ def writable_index(tmp_path, fixture_settings) -> Settings:
     """A private copy of the fixture index and corpus, free to break."""
     shutil.copytree(fixture_settings.corpus_dir, tmp_path / "corpus")
     shutil.copytree(fixture_settings.data_dir, tmp_path / "data", symlinks=True)
-    return fixture_settings.with_overrides(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data")
+    return fixture_settings.with_overrides(
+        corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"
+    )
 
 
 @pytest.fixture(scope="session")

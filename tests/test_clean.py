@@ -5,7 +5,9 @@ from tests.conftest import DOCS_CORPUS
 
 
 def test_removes_image_tokens_cms_ids_and_table_pipes():
-    raw = "Pham Bang DNUM_BEZBBZCACD 18:34\n![]() |\nView of the hall. Photo: VGP |\nBody text here."
+    raw = (
+        "Pham Bang DNUM_BEZBBZCACD 18:34\n![]() |\nView of the hall. Photo: VGP |\nBody text here."
+    )
     assert clean_text(raw) == "View of the hall. Photo: VGP\n\nBody text here."
 
 
@@ -22,7 +24,9 @@ def test_removes_banners_datelines_image_files_and_widgets():
 
 
 def test_drops_link_lists_after_the_last_sentence_but_keeps_headings_inside():
-    raw = "Results\nThe rate reached 52.8%.\nRelated news\nSame tag\nVisit a fishing village\nTravel"
+    raw = (
+        "Results\nThe rate reached 52.8%.\nRelated news\nSame tag\nVisit a fishing village\nTravel"
+    )
     assert clean_text(raw) == "Results\n\nThe rate reached 52.8%."
 
 

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from index.splitter import Splitter
@@ -32,7 +34,7 @@ def test_chunks_end_at_sentence_ends_and_overlap_by_whole_sentences(splitter):
     for chunk in chunks:
         assert chunk.text.endswith("this quarter."), chunk.text[-40:]
         assert chunk.n_tokens <= 60 + 2
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.start < before.end, "consecutive chunks share a sentence"
     assert "No. 01 this quarter" in chunks[0].text  # "No. 01" is not a sentence end
 

@@ -22,7 +22,7 @@ def test_manifest_describes_the_build(fixture_settings):
     assert manifest["format_version"] == 1
     assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
-    assert manifest["chunker"] == {"chunk_tokens": 200, "chunk_overlap": 50}
+    assert manifest["chunker"] == {"chunk_tokens": 200, "chunk_overlap": 50, "pipeline": 1}
     assert len(manifest["corpus_hash"]) == 64
     assert manifest["documents"] == 4 and manifest["chunks"] >= 4
     assert manifest["built_at"]
@@ -50,7 +50,9 @@ def test_an_index_built_with_another_model_is_refused_with_what_to_run(writable_
     version = DataDir(writable_index.data_dir).require_current()
     manifest = json.loads((version / MANIFEST).read_text())
     (version / MANIFEST).write_text(json.dumps({**manifest, "model": "other/model"}))
-    with pytest.raises(IndexMismatch, match=r"built with model 'other/model'.*reformqa index build"):
+    with pytest.raises(
+        IndexMismatch, match=r"built with model 'other/model'.*reformqa index build"
+    ):
         Retriever.load(writable_index)
     (version / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}))
     with pytest.raises(IndexMismatch, match=r"format version 99.*reformqa index build"):
@@ -65,7 +67,7 @@ def test_a_missing_index_says_what_to_run(tmp_path, fixture_settings):
 def test_a_bad_file_fails_the_build_before_anything_is_written(writable_index, embedder):
     before = DataDir(writable_index.data_dir).require_current()
     (writable_index.corpus_dir / "scan.txt").write_bytes(b"\x00\x01binary")
-    with pytest.raises(BadDocument, match="scan.txt is a binary file"):
+    with pytest.raises(BadDocument, match=r"scan\.txt is a binary file"):
         build_index(writable_index, embedder=embedder)
     assert DataDir(writable_index.data_dir).require_current() == before
     assert not list((writable_index.data_dir / "versions").glob(".staging-*"))
@@ -93,7 +95,9 @@ def test_a_killed_build_leaves_the_previous_index_working(writable_index, embedd
     data_dir = DataDir(writable_index.data_dir)
     before = data_dir.require_current()
     for i in range(40):  # enough text that embedding takes several seconds
-        body = " ".join(f"District {i} processed {n} dossiers online in week {n}." for n in range(30))
+        body = " ".join(
+            f"District {i} processed {n} dossiers online in week {n}." for n in range(30)
+        )
         (writable_index.corpus_dir / f"bulk_{i:03d}.txt").write_text(body)
     build = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "index", "build",
@@ -102,7 +106,11 @@ def test_a_killed_build_leaves_the_previous_index_working(writable_index, embedd
     )  # fmt: skip
     try:
         # the chunks are stored before embedding starts: kill it while it embeds
-        _wait_for(lambda: list(data_dir.versions.glob(".staging-*/bm25/*.json")) or build.poll() is not None)
+        _wait_for(
+            lambda: (
+                list(data_dir.versions.glob(".staging-*/bm25/*.json")) or build.poll() is not None
+            )
+        )
         assert build.poll() is None, "the build finished before it could be killed"
         os.kill(build.pid, signal.SIGKILL)
         build.wait(timeout=30)

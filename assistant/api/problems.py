@@ -55,7 +55,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(400, "malformed-json", "Malformed JSON", "the request body is not valid JSON")
+        return problem(
+            400, "malformed-json", "Malformed JSON", "the request body is not valid JSON"
+        )
     detail = "; ".join(_describe(e) for e in errors) or "invalid request"
     return problem(422, "validation-error", "Invalid request", detail)
 

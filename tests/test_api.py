@@ -1,0 +1,108 @@
+"""The /v1 API on a real uvicorn on 127.0.0.1, and its loading states through TestClient."""
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.api.app import RetrieverSlot
+
+PROBLEM = "application/problem+json"
+
+
+def _assert_problem(response: httpx.Response, status: int, detail_part: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert set(body) >= {"type", "title", "status", "detail"}
+    assert body["status"] == status
+    assert detail_part in body["detail"], body["detail"]
+    assert "Traceback" not in response.text
+
+
+def test_health_and_readiness(server):
+    assert httpx.get(f"{server.base_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.base_url}/readyz").json()
+    assert ready["status"] == "ready" and ready["documents"] == 4
+    assert ready["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_search_returns_passages_in_the_contract_shape(server):
+    response = httpx.post(
+        f"{server.base_url}/v1/search", json={"query": "land certificates online", "top_k": 2}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["passages"]) == 2
+    first = body["passages"][0]
+    assert set(first) >= {"id", "doc_id", "title", "source", "date", "text", "score", "figures"}
+    assert first["doc_id"] == "land_registry" and first["date"] == "2023-09-01"
+    assert body["timings_ms"]["search"] > 0
+
+
+def test_search_with_filters(server):
+    body = {"query": "online", "top_k": 10, "filters": {"date_from": "2024-01-01"}}
+    passages = httpx.post(f"{server.base_url}/v1/search", json=body).json()["passages"]
+    assert {p["doc_id"] for p in passages} == {"budget_2024"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"query": ""}, 422, "query: String should have at least 1 character"),
+        ({"query": "   "}, 400, "the query is empty"),
+        ({"query": "x" * 2001}, 422, "at most 2000 characters"),
+        ({"query": "ok", "top_k": 0}, 422, "top_k"),
+        ({"query": "ok", "top_k": 101}, 422, "top_k"),
+        ({"query": "ok", "filters": {"author": "x"}}, 422, "filters.author"),
+        ({"query": "ok", "filters": {"date_from": "2024-13-01"}}, 422, "filters.date_from"),
+        ({"query": "ok", "filters": {"doc_ids": ["missing"]}}, 400, "unknown document id"),
+        ({"question": "ok"}, 422, "query: Field required"),
+        ({"query": 42}, 422, "query"),
+    ],
+)
+def test_bad_requests_get_a_readable_problem(server, body, status, detail):
+    _assert_problem(httpx.post(f"{server.base_url}/v1/search", json=body), status, detail)
+
+
+def test_malformed_json_and_unknown_routes(server):
+    response = httpx.post(
+        f"{server.base_url}/v1/search",
+        content=b'{"query": "ok"',
+        headers={"content-type": "application/json"},
+    )
+    _assert_problem(response, 400, "not valid JSON")
+    _assert_problem(httpx.get(f"{server.base_url}/v1/nothing"), 404, "Not Found")
+    _assert_problem(httpx.get(f"{server.base_url}/v1/search"), 405, "Method Not Allowed")
+
+
+def test_the_server_keeps_answering_after_bad_input(server):
+    for _ in range(3):
+        httpx.post(f"{server.base_url}/v1/search", content=b"\xff\xfe", timeout=10)
+        httpx.post(f"{server.base_url}/v1/search", json={"query": "x" * 100_000}, timeout=10)
+    response = httpx.post(f"{server.base_url}/v1/search", json={"query": "budget"})
+    assert response.status_code == 200 and response.json()["passages"]
+    assert server.process.poll() is None
+
+
+def test_while_the_index_loads_requests_get_503_with_retry_after(fixture_settings):
+    app = create_app(fixture_settings, slot=RetrieverSlot())  # never loaded
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        response = client.get("/readyz")
+        _assert_problem(response, 503, "still loading")
+        assert response.headers["retry-after"] == "5"
+        _assert_problem(client.post("/v1/search", json={"query": "x"}), 503, "still loading")
+
+
+def test_a_missing_index_is_reported_by_readyz(tmp_path, fixture_settings):
+    app = create_app(fixture_settings.with_overrides(data_dir=tmp_path))
+    with TestClient(app) as client:
+        app.state.slot.loaded.wait(timeout=60)
+        _assert_problem(client.get("/readyz"), 503, "reformqa index build")
+
+
+def test_the_openapi_document_describes_v1_search(fixture_settings):
+    schema = create_app(fixture_settings, slot=RetrieverSlot()).openapi()
+    assert "/v1/search" in schema["paths"]
+    assert "Passage" in schema["components"]["schemas"]

@@ -1,0 +1,78 @@
+"""`reformqa` as a user runs it: a real subprocess, real exit codes."""
+
+import json
+
+from tests.conftest import FIXTURE_CORPUS, run_cli
+
+
+def test_help_answers():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("index", "search", "docs", "serve"):
+        assert command in result.stdout
+
+
+def test_search_json_and_human_output(fixture_settings):
+    data = str(fixture_settings.data_dir)
+    result = run_cli("search", "land certificates", "-k", "2", "--json", "--data-dir", data)
+    assert result.returncode == 0, result.stderr
+    passages = json.loads(result.stdout)["passages"]
+    assert len(passages) == 2 and passages[0]["doc_id"] == "land_registry"
+    human = run_cli("search", "land certificates", "-k", "1", "--data-dir", data)
+    assert human.returncode == 0
+    assert "[1]" in human.stdout and "Land registry goes online" in human.stdout
+
+
+def test_docs_list(fixture_settings):
+    result = run_cli("docs", "list", "--json", "--data-dir", str(fixture_settings.data_dir))
+    documents = json.loads(result.stdout)["documents"]
+    assert {d["id"] for d in documents} == {
+        "budget_2024", "land_registry", "notes_without_front_matter", "vi_summary",
+    }  # fmt: skip
+    assert all("text" not in d for d in documents)
+
+
+def test_build_is_skipped_when_up_to_date(fixture_settings):
+    result = run_cli(
+        "index", "build", "--if-stale", "--json",
+        "--corpus", str(FIXTURE_CORPUS), "--data-dir", str(fixture_settings.data_dir),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["skipped"] is True
+
+
+def _assert_one_line_error(result, fragment: str) -> None:
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path, fixture_settings):
+    data = str(fixture_settings.data_dir)
+    _assert_one_line_error(run_cli("search", "  ", "--data-dir", data), "the query is empty")
+    _assert_one_line_error(run_cli("search", "x", "-k", "0", "--data-dir", data), "k must be")
+    _assert_one_line_error(
+        run_cli("search", "x" * 2001, "--data-dir", data), "2001 characters long"
+    )
+    _assert_one_line_error(
+        run_cli("search", "x", "--date-from", "2024-13-01", "--data-dir", data), "date_from"
+    )
+    _assert_one_line_error(run_cli("search", "x", "--data-dir", str(tmp_path)), "no index")
+
+
+def test_bad_corpora_exit_2_and_write_nothing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    data = tmp_path / "data"
+    result = run_cli("index", "build", "--corpus", str(tmp_path / "empty"), "--data-dir", str(data))
+    _assert_one_line_error(result, "no .txt or .md documents")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "latin1.txt").write_bytes(b"Caf\xe9 au lait.")
+    result = run_cli("index", "build", "--corpus", str(tmp_path / "bad"), "--data-dir", str(data))
+    _assert_one_line_error(result, "latin1.txt is not UTF-8 text")
+    assert not data.exists() or not any((data / "versions").glob("*"))
+
+
+def test_bad_settings_exit_2(fixture_settings):
+    result = run_cli("docs", "list", "--data-dir", str(fixture_settings.data_dir),
+                     REFORMQA_CHUNK_TOKENS="lots")  # fmt: skip
+    _assert_one_line_error(result, "REFORMQA_CHUNK_TOKENS='lots' is not a valid int")
