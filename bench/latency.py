@@ -9,8 +9,9 @@ One run measures, for the same queries (from eval/retrieval.jsonl, cycled to rea
 
 It prints p50/p95/p99/mean in milliseconds, the sequential HTTP throughput, the ratio
 http_p50 / bare_p50 (the project's target is <= 1.5) and the peak RSS of the server and of this
-process, and writes the same figures as JSON. It reports; it never asserts on time. The 1-minute
-load average before and after is recorded too: other work on the machine skews every figure.
+process, and writes the same figures as JSON. It reports; it never asserts on time. It also
+reports the CPU time other processes used during the run: on a small machine, other work skews
+every figure (well above zero means: run it again on a quiet machine).
 
     .venv/bin/python bench/latency.py [--data-dir data] [-n 100] [--json bench/results/latency.json]
 """
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve()
     queries = load_queries(QUERIES, args.n)
     report = {"machine": machine(), "n": args.n, "top_k": TOP_K, "data_dir": str(data_dir)}
-    load_before = os.getloadavg()[0]
+    start = cpu_snapshot()
     in_process, http = measure_in_process(data_dir, queries), measure_http(data_dir, queries)
     latency = in_process.pop("latency_ms") | http.pop("latency_ms")
     report.update(in_process, **http, latency_ms=latency)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         report["latency_ms"]["http"]["p50"] / report["latency_ms"]["bare"]["p50"], 3
     )
     report["target_ratio"] = TARGET_RATIO
-    report["loadavg_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
+    report["contention"] = contention(start, report.pop("server_cpu_s"))
     report["bench_peak_rss_mib"] = peak_rss_mib(os.getpid())
     report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print_table(report)
@@ -160,11 +161,12 @@ def measure_http(data_dir: Path, queries: list[str]) -> dict:
             response.raise_for_status()
 
         samples = timed(post, queries)
-        server_rss = peak_rss_mib(pid)
+        server_rss, server_cpu = peak_rss_mib(pid), process_cpu_s(pid)
     return {
         "latency_ms": {"http": stats(samples)},
         "http_throughput_rps": round(len(samples) / (sum(samples) / 1e9), 2),  # back to back
         "server_peak_rss_mib": server_rss,
+        "server_cpu_s": server_cpu,
     }
 
 
@@ -242,12 +244,35 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def cpu_snapshot() -> tuple[float, float, float]:
+    """(monotonic s, CPU s used by the whole machine, CPU s used by this process)."""
+    return time.monotonic(), machine_cpu_s(), process_cpu_s(os.getpid())
+
+
+def contention(start: tuple[float, float, float], server_cpu_s: float) -> dict:
+    """CPU seconds used during the run by processes other than this one and the server."""
+    now = cpu_snapshot()
+    other = (now[1] - start[1]) - (now[2] - start[2]) - server_cpu_s
+    return {"wall_s": round(now[0] - start[0], 1), "other_processes_cpu_s": round(other, 1)}
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds all processes have used since boot: user, nice, system, irq, softirq."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of a live process (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def print_table(report: dict) -> None:
     m = report["machine"]
     print(f"Reform QA search latency  ({report['timestamp']})")
     print(f"machine: {m['cpu_count']} CPUs, {m['platform']}")
-    load = report["loadavg_1min"]
-    print(f"load:    1-min loadavg {load['before']:.2f} before, {load['after']:.2f} after")
     print(f"index:   {report['chunks']} chunks, {report['model']}; n={report['n']}, k={TOP_K}")
     print()
     print(f"{'measure (ms)':<28}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}")
@@ -268,6 +293,8 @@ def print_table(report: dict) -> None:
     print(f"http_p50 / bare_p50:          {ratio:.2f}  ({verdict} the {TARGET_RATIO} target)")
     print(f"server peak RSS:              {report['server_peak_rss_mib']} MiB")
     print(f"benchmark peak RSS:           {report['bench_peak_rss_mib']} MiB")
+    c = report["contention"]
+    print(f"other processes' CPU:         {c['other_processes_cpu_s']} s in {c['wall_s']} s")
 
 
 if __name__ == "__main__":
