@@ -14,7 +14,6 @@ from index.embedder import Embedder, resolve_model
 from index.keyword import KeywordIndex
 from index.loader import corpus_files, corpus_hash, load_corpus
 from index.settings import Settings
-from index.splitter import Splitter
 from index.store import (
     DATABASE,
     FORMAT_VERSION,
@@ -80,6 +79,8 @@ def build_index(
     documents = load_corpus(settings.corpus_dir)  # every file is read before anything is written
     embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
     data_dir = DataDir(settings.data_dir)
+    from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
+
     with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:
         splitter = Splitter(
             embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
@@ -114,7 +115,7 @@ def _chunker_record(settings: Settings) -> dict:
     return {**settings.chunker_config(), "pipeline": PIPELINE_VERSION}
 
 
-def _split_all(documents: list[Document], splitter: Splitter, bar) -> list[Chunk]:
+def _split_all(documents: list[Document], splitter, bar) -> list[Chunk]:
     task = bar.add_task("splitting", total=len(documents))
     chunks: list[Chunk] = []
     for doc in documents:
