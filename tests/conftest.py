@@ -29,13 +29,17 @@ def embedder() -> Embedder:
     return Embedder()
 
 
+def _built_index(tmp_path_factory, embedder: Embedder, corpus: Path) -> Settings:
+    data_dir = tmp_path_factory.mktemp(f"{corpus.name}-index")
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, data_dir=data_dir)
+    build_index(settings, embedder=embedder)
+    return settings
+
+
 @pytest.fixture(scope="session")
 def fixture_settings(tmp_path_factory, embedder) -> Settings:
     """A built index of tests/fixtures/corpus (read-only for tests: copy it to change it)."""
-    data_dir = tmp_path_factory.mktemp("fixture-index")
-    settings = Settings.from_env(environ={}, corpus_dir=FIXTURE_CORPUS, data_dir=data_dir)
-    build_index(settings, embedder=embedder)
-    return settings
+    return _built_index(tmp_path_factory, embedder, FIXTURE_CORPUS)
 
 
 @pytest.fixture
@@ -51,10 +55,7 @@ def writable_index(tmp_path, fixture_settings) -> Settings:
 @pytest.fixture(scope="session")
 def corpus_settings(tmp_path_factory, embedder) -> Settings:
     """The real corpus, built with the real model (slow tests only)."""
-    data_dir = tmp_path_factory.mktemp("corpus-index")
-    settings = Settings.from_env(environ={}, corpus_dir=DOCS_CORPUS, data_dir=data_dir)
-    build_index(settings, embedder=embedder)
-    return settings
+    return _built_index(tmp_path_factory, embedder, DOCS_CORPUS)
 
 
 def free_port() -> int:
