@@ -42,6 +42,10 @@ class RetrieverSlot:
         except ReformQAError as exc:
             self.error = exc
             log.error("index not loaded: %s", exc)
+        except Exception as exc:  # anything else must not leave /readyz saying "loading" forever
+            log.exception("index failed to load")
+            reason = type(exc).__name__
+            self.error = IndexNotReady(f"the index failed to load ({reason}); see the log")
         finally:
             self.loaded.set()
 
