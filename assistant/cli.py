@@ -140,12 +140,11 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _docs_list(args: argparse.Namespace) -> int:
+    from index.embedder import resolve_model
     from index.reader import IndexReader
-    from index.store import DataDir, read_manifest
 
     settings = _settings(args)
-    version = DataDir(settings.data_dir).require_current()
-    reader = IndexReader(version, read_manifest(version))
+    reader = IndexReader.open(settings.data_dir, resolve_model(settings.model)[1])
     documents = reader.documents()
     if args.json:
         rows = [d.model_dump(mode="json", exclude={"text"}) for d in documents]

@@ -48,15 +48,21 @@ class BuildReport:
 
 def index_status(settings: Settings) -> tuple[bool, str]:
     """(is the current index up to date with the corpus and settings?, why not)."""
+    if DataDir(settings.data_dir).read_manifest() is None:
+        return False, "no index yet"
+    files = corpus_files(settings.corpus_dir)
+    return _freshness(settings, corpus_hash(files, settings.corpus_dir))
+
+
+def _freshness(settings: Settings, digest: str) -> tuple[bool, str]:
     manifest = DataDir(settings.data_dir).read_manifest()
     if manifest is None:
         return False, "no index yet"
-    files = corpus_files(settings.corpus_dir)
     expected = {
         "format version": (manifest.format_version, FORMAT_VERSION),
         "model": (manifest.model, resolve_model(settings.model)[1]),
         "chunker settings": (manifest.chunker, _chunker_record(settings)),
-        "corpus": (manifest.corpus_hash, corpus_hash(files, settings.corpus_dir)),
+        "corpus": (manifest.corpus_hash, digest),
     }
     changed = [name for name, (built, now) in expected.items() if built != now]
     return (not changed), ("changed: " + ", ".join(changed)) if changed else "up to date"
@@ -70,12 +76,12 @@ def build_index(
 ) -> BuildReport:
     """Build the corpus into a new version and publish it; the old one stays until the swap."""
     started = time.perf_counter()
+    files = corpus_files(settings.corpus_dir)
+    digest = corpus_hash(files, settings.corpus_dir)  # hashed once, for the check and the manifest
     if if_stale:
-        fresh, reason = index_status(settings)
+        fresh, reason = _freshness(settings, digest)
         if fresh:
             return BuildReport(DataDir(settings.data_dir).current(), 0, 0, 0.0, 0.0, True, reason)
-    files = corpus_files(settings.corpus_dir)
-    digest = corpus_hash(files, settings.corpus_dir)
     documents = load_corpus(settings.corpus_dir)  # every file is read before anything is written
     embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
     data_dir = DataDir(settings.data_dir)
