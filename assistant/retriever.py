@@ -91,6 +91,7 @@ class Retriever:
 
     def _passages(self, rows: np.ndarray, scores: np.ndarray) -> list[Passage]:
         found = self.reader.passages([int(r) for r in rows])
+        figures = self.reader.figures_of([int(r) for r in rows])
         return [
             Passage(
                 id=found[row]["id"],
@@ -102,6 +103,7 @@ class Retriever:
                 text=found[row]["text"],
                 score=round(float(np.clip(score, 0.0, 1.0)), 6),
                 span=(found[row]["start"], found[row]["end"]),
+                figures=figures[row],
             )
             for row, score in zip(rows.tolist(), scores.tolist(), strict=True)
         ]

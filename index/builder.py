@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder, resolve_model
+from index.figures import extract_figures
 from index.keyword import KeywordIndex
 from index.loader import corpus_files, corpus_hash, load_corpus
+from index.sentences import sentence_spans
 from index.settings import Settings
 from index.store import (
     DATABASE,
     FORMAT_VERSION,
     KEYWORDS,
+    SENTENCE_VECTORS,
     VECTORS,
     DataDir,
     Manifest,
@@ -28,7 +31,7 @@ from index.types import Chunk, Document
 
 _ENCODE_BLOCK = 256  # texts per progress step
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: figures extracted at ingest
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,16 @@ def build_index(
             embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
         )
         chunks = _split_all(documents, splitter, bar)
-        _write_texts(staging, documents, chunks)
+        sentences = distinct_sentences(chunks)
+        _write_texts(staging, documents, chunks, sentences)
         encode_started = time.perf_counter()
-        vectors = _encode_all([c.text for c in chunks], embedder, bar)
+        vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
         encode_seconds = time.perf_counter() - encode_started
         _write_vectors(staging, vectors)
+        sentence_vectors = _encode_all(
+            [text for _, text in sentences], embedder, bar, "embedding sentences"
+        )
+        np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float32))
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -130,8 +138,17 @@ def _split_all(documents: list[Document], splitter, bar) -> list[Chunk]:
     return chunks
 
 
-def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
-    task = bar.add_task("embedding", total=len(texts))
+def distinct_sentences(chunks: list[Chunk]) -> list[tuple[str, str]]:
+    """(doc_id, sentence) for each distinct sentence; overlapping chunks repeat sentences."""
+    seen: dict[tuple[str, str], None] = {}
+    for chunk in chunks:
+        for start, end in sentence_spans(chunk.text):
+            seen.setdefault((chunk.doc_id, chunk.text[start:end]), None)
+    return list(seen)
+
+
+def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.ndarray:
+    task = bar.add_task(label, total=len(texts))
     blocks = []
     for start in range(0, len(texts), _ENCODE_BLOCK):
         block = texts[start : start + _ENCODE_BLOCK]
@@ -142,8 +159,13 @@ def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
     return np.vstack(blocks)
 
 
-def _write_texts(folder: Path, documents: list[Document], chunks: list[Chunk]) -> None:
-    """Documents and chunks into SQLite (one transaction), and the BM25 arrays."""
+def _write_texts(
+    folder: Path,
+    documents: list[Document],
+    chunks: list[Chunk],
+    sentences: list[tuple[str, str]],
+) -> None:
+    """Documents, chunks, figures and sentences into SQLite (one transaction); BM25 arrays."""
     conn = create_database(folder / DATABASE)
     with conn:
         conn.executemany(
@@ -162,9 +184,27 @@ def _write_texts(folder: Path, documents: list[Document], chunks: list[Chunk]) -
                 for row, c in enumerate(chunks)
             ],
         )
+        conn.executemany(
+            "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)", _figure_rows(documents, chunks)
+        )
+        conn.executemany(
+            "INSERT INTO sentences (rowid, doc_id, text) VALUES (?, ?, ?)",
+            [(row, doc_id, text) for row, (doc_id, text) in enumerate(sentences)],
+        )
     conn.close()
     (folder / KEYWORDS).mkdir()
     KeywordIndex.build([c.text for c in chunks]).save(folder / KEYWORDS)
+
+
+def _figure_rows(documents: list[Document], chunks: list[Chunk]):
+    dates = {d.id: d.date for d in documents}
+    for row, chunk in enumerate(chunks):
+        figures = extract_figures(chunk.text, dates[chunk.doc_id], chunk.doc_id, chunk.id)
+        for position, fig in enumerate(figures):
+            yield (
+                row, chunk.doc_id, position, fig.value, fig.unit,
+                fig.as_of.isoformat() if fig.as_of else None, fig.model_dump_json(),
+            )  # fmt: skip
 
 
 def _write_vectors(folder: Path, vectors: np.ndarray) -> None:

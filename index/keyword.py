@@ -63,6 +63,11 @@ class KeywordIndex:
     def size(self) -> int:
         return int(self._bm25.scores["num_docs"])
 
+    def knows(self, word: str) -> bool:
+        """Does any indexed text contain this word (after stemming)?"""
+        stems = tokenize(word)
+        return bool(stems) and all(t in self._bm25.vocab_dict for t in stems)
+
     def scores(self, query: str) -> np.ndarray:
         tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
         if not tokens:

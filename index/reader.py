@@ -11,8 +11,17 @@ import numpy as np
 
 from index.errors import BadQuery
 from index.keyword import KeywordIndex
-from index.store import DATABASE, KEYWORDS, VECTORS, DataDir, Manifest, open_database, read_manifest
-from index.types import Document, Filters
+from index.store import (
+    DATABASE,
+    KEYWORDS,
+    SENTENCE_VECTORS,
+    VECTORS,
+    DataDir,
+    Manifest,
+    open_database,
+    read_manifest,
+)
+from index.types import Document, Figure, Filters
 
 _PASSAGE_COLUMNS = (
     'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, '
@@ -33,6 +42,7 @@ class IndexReader:
         self.manifest = manifest
         self.vectors = faiss.read_index(str(version / VECTORS))
         self.keywords = KeywordIndex.load(version / KEYWORDS)
+        self.sentence_vectors = np.load(version / SENTENCE_VECTORS, mmap_mode="r")
         self._local = threading.local()
 
     @classmethod
@@ -100,6 +110,30 @@ class IndexReader:
             f"WHERE c.rowid IN ({','.join('?' * len(rows))})"
         )
         return {r["row"]: r for r in self.db.execute(sql, rows)}
+
+    def figures_of(self, rows: list[int]) -> dict[int, list[Figure]]:
+        """The figures stored with each chunk row, in reading order."""
+        found: dict[int, list[Figure]] = {row: [] for row in rows}
+        if not rows:
+            return found
+        sql = (
+            f"SELECT chunk_row, record FROM figures WHERE chunk_row IN "
+            f"({','.join('?' * len(rows))}) ORDER BY chunk_row, position"
+        )
+        for row, record in self.db.execute(sql, rows):
+            found[row].append(Figure.model_validate_json(record))
+        return found
+
+    def vectors_of_sentences(self, keys: list[tuple[str, str]]) -> list[np.ndarray | None]:
+        """The stored vector of each (doc_id, sentence); None for a sentence not stored."""
+        rows: dict[tuple[str, str], int] = {}
+        for start in range(0, len(keys), 400):  # SQLite caps the number of bound parameters
+            block = keys[start : start + 400]
+            where = " OR ".join(["(doc_id = ? AND text = ?)"] * len(block))
+            params = [v for key in block for v in key]
+            sql = f"SELECT rowid, doc_id, text FROM sentences WHERE {where}"
+            rows.update({(d, t): r for r, d, t in self.db.execute(sql, params)})
+        return [np.asarray(self.sentence_vectors[rows[k]]) if k in rows else None for k in keys]
 
     def documents(self) -> list[Document]:
         sql = (

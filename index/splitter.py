@@ -6,17 +6,13 @@ from typing import Any
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from index.sentences import SENTENCE_END
 from index.types import Chunk, Document
-
-# A full stop after these is not a sentence end ("Resolution No. 01", "Mr. Binh", "e.g. 5").
-_ABBREVIATIONS = ["No", "Nos", "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Art", "Vol", "Fig", "vs"]
-_NOT_AFTER = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)(?<!\.[a-z]\.)"
-_SENTENCE_END = rf"(?<=[.!?…]){_NOT_AFTER}\s+(?=[A-Z0-9\"“'(\[])"
 
 # Sentence ends and paragraph breaks first, so chunks are whole sentences and the overlap is
 # whole sentences too; then lines, clauses and words; characters only as a last resort.
 SEPARATORS = [
-    rf"\n\s*\n|{_SENTENCE_END}",
+    rf"\n\s*\n|{SENTENCE_END}",
     "\n",
     r"(?<=[;:])\s+",
     r"(?<=,)\s+",

@@ -4,8 +4,9 @@
       current -> versions/v-...        (a symlink, replaced atomically on publish)
       versions/v-.../manifest.json     (format, model, dimension, chunker, corpus hash, ...)
       versions/v-.../vectors.faiss     (inner product over normalized vectors, ids = chunk rowids)
-      versions/v-.../store.sqlite      (documents and chunks)
+      versions/v-.../store.sqlite      (documents, chunks and the figures in them)
       versions/v-.../bm25/             (bm25s arrays and vocabulary; no pickle)
+      versions/v-.../sentences.npy     (one vector per distinct sentence, for answer selection)
 
 A build writes a new version beside the current one and then swaps the link, so a build that
 crashes or is killed leaves the previous index exactly as it was.
@@ -28,11 +29,12 @@ from pydantic import BaseModel
 
 from index.errors import IndexMismatch, IndexNotFound, ReformQAError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: figures and sentence vectors
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
+SENTENCE_VECTORS = "sentences.npy"
 _STAGING_PREFIX = ".staging-"
 
 SCHEMA = """
@@ -46,6 +48,15 @@ CREATE TABLE chunks (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL
 );
 CREATE INDEX chunks_doc ON chunks(doc_id);
+CREATE TABLE figures (
+    chunk_row INTEGER NOT NULL REFERENCES chunks(rowid), doc_id TEXT NOT NULL,
+    position INTEGER NOT NULL, value REAL NOT NULL, unit TEXT, as_of TEXT,
+    record TEXT NOT NULL  -- the whole Figure as JSON
+);
+CREATE INDEX figures_chunk ON figures(chunk_row);
+CREATE TABLE sentences (  -- rowid = row of sentences.npy
+    rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, text TEXT NOT NULL, UNIQUE (doc_id, text)
+);
 """
 
 

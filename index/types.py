@@ -21,13 +21,18 @@ class Document(BaseModel):
 
 
 class Figure(BaseModel):
-    """A number as written in a sentence, typed (extracted in a later stage of the pipeline)."""
+    """A number as written in a sentence, typed at ingest (index.figures)."""
 
-    value: float
-    text: str
-    qualifier: str = "exact"
-    unit: str | None = None
-    of_total: float | None = None
+    value: float = Field(description="Scaled: '76 million' -> 76000000, '52.8%' -> 52.8")
+    text: str = Field(description="As written, qualifier and scale included")
+    qualifier: str = Field(
+        "exact",
+        description="exact, more_than, over, nearly, about, up_to, at_least, less_than, range",
+    )
+    unit: str | None = Field(None, description="%, points, VND, USD, or the counted noun")
+    of_total: float | None = Field(None, description="63 for '53/63 localities'")
+    value_max: float | None = Field(None, description="High end of a range ('10-15%' -> 15)")
+    change: str | None = Field(None, description="'increase' or 'decrease' for 'up 12%' and such")
     subject: str | None = None
     as_of: dt.date | None = None
     sentence: str = ""
@@ -111,8 +116,13 @@ class Filters(BaseModel):
 
 
 class Answer(BaseModel):
-    text: str
-    abstained: bool
-    confidence: float = Field(ge=0.0, le=1.0)
-    figures: list[Figure] = Field(default_factory=list)
-    citations: list[str] = Field(default_factory=list)
+    text: str = Field(description="Short answer; [n] cites passages[n-1]; quotes are verbatim")
+    abstained: bool = Field(description="True when the documents do not answer the question")
+    confidence: float = Field(ge=0.0, le=1.0, description="How well the evidence answers, 0..1")
+    figures: list[Figure] = Field(
+        default_factory=list, description="The figures stated, best first (conflicts included)"
+    )
+    conflicts: list[Figure] = Field(
+        default_factory=list, description="Figures for the same thing that disagree with the first"
+    )
+    citations: list[str] = Field(default_factory=list, description="Ids of the cited passages")

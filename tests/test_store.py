@@ -9,20 +9,21 @@ import numpy as np
 import pytest
 
 from assistant.retriever import Retriever
-from index.builder import build_index, index_status
+from index.builder import PIPELINE_VERSION, build_index, index_status
 from index.errors import BadDocument, EmptyCorpus, IndexMismatch, IndexNotFound
 from index.reader import IndexReader
-from index.store import MANIFEST, DataDir
+from index.store import FORMAT_VERSION, MANIFEST, DataDir
 from tests.conftest import ROOT
 
 
 def test_manifest_describes_the_build(fixture_settings):
     version = DataDir(fixture_settings.data_dir).require_current()
     manifest = json.loads((version / MANIFEST).read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
-    assert manifest["chunker"] == {"chunk_tokens": 200, "chunk_overlap": 50, "pipeline": 1}
+    expected = {"chunk_tokens": 200, "chunk_overlap": 50, "pipeline": PIPELINE_VERSION}
+    assert manifest["chunker"] == expected
     assert len(manifest["corpus_hash"]) == 64
     assert manifest["documents"] == 4 and manifest["chunks"] >= 4
     assert manifest["built_at"]

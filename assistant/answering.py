@@ -1,0 +1,242 @@
+"""`Assistant.ask`: understand, retrieve, pick figures or sentences, compose or abstain.
+
+No generative model: every word of evidence in an answer is quoted from a returned passage, so no
+number can be altered. Citations `[n]` point at `passages[n-1]` of the result.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.question import Question, understand
+from assistant.ranking import (
+    Candidate,
+    Sentence,
+    figure_candidates,
+    same_quantity,
+    score_sentences,
+    sentences_of,
+)
+from assistant.retriever import Mode, Retriever
+from index.types import Answer, Figure, Filters, Passage
+
+CANDIDATE_PASSAGES = 8  # passages read for sentences and figures, at least
+MAX_CONFLICTS = 3
+CONFLICT_MARGIN = 0.15  # a figure this close to the best one, measuring the same thing, is shown
+_CALIBRATION_SCALE = 0.05  # support units per logit: how fast confidence moves past the threshold
+DOES_NOT_SAY = "The documents do not say."
+
+
+@dataclass
+class Result:
+    question: str
+    answer: Answer
+    passages: list[Passage]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    understood: Question | None = None
+    evidence: float | None = None  # best support, time-adjusted: what confidence is computed from
+
+
+class Assistant:
+    """Answers from the index behind a `Retriever`; thread-safe (holds no per-question state)."""
+
+    def __init__(self, retriever: Retriever):
+        self.retriever = retriever
+        self.settings = retriever.settings
+        self._newest = max((d.date for d in retriever.reader.documents() if d.date), default=None)
+
+    def ask(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        filters: Filters | None = None,
+        top_k: int = 5,
+        mode: Mode = "hybrid",
+        rank_figures: bool = True,
+    ) -> Result:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        question = self.retriever.check_query(question, top_k)
+        understood = understand(question, history, self._newest)
+        passages = self.retriever.search(
+            understood.search_text, k=max(top_k, CANDIDATE_PASSAGES), filters=filters, mode=mode
+        )
+        timings["retrieve"] = _ms_since(started)
+        picked = time.perf_counter()
+        evidence = None
+        if rank_figures:
+            answer, cited, evidence = self._answer(understood, passages)
+        else:
+            answer, cited = _first_number_answer(passages)
+        passages = _keep_cited(passages, cited, top_k)
+        answer.citations = [p.id for p in passages if p.id in cited]
+        answer.text = _renumber(answer.text, cited, passages)
+        timings["answer"] = _ms_since(picked)
+        timings["total"] = _ms_since(started)
+        return Result(question, answer, passages, timings, understood, evidence)
+
+    def _answer(
+        self, q: Question, passages: list[Passage]
+    ) -> tuple[Answer, list[str], float | None]:
+        if q.is_instruction:
+            return _abstain(0.0, "the question tries to instruct the assistant"), [], None
+        sentences = sentences_of(passages)
+        if not sentences:
+            return _abstain(0.0, "no passage matches the question"), [], None
+        vectors = self._sentence_vectors(sentences, passages)
+        question_vector = self.retriever.embedder.encode([q.search_text])[0]
+        score_sentences(q, question_vector, vectors, sentences, passages)
+        unmentioned = [n for n in q.names if not self.retriever.reader.keywords.knows(n)]
+        if unmentioned:
+            best = max(s.support for s in sentences)
+            why = f"no document mentions {', '.join(unmentioned)}"
+            return _abstain(self._confidence(best - 1.0), why), [], round(best - 1.0, 4)
+        if q.wants_figure:
+            candidates = figure_candidates(q, sentences, passages)
+            if candidates:
+                return self._figure_answer(q, candidates, passages)
+        return self._sentence_answer(q, sentences, passages)
+
+    def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
+        """Stored at ingest; any sentence the index lacks is encoded now."""
+        keys = [(passages[s.passage].doc_id, s.text) for s in sentences]
+        vectors = self.retriever.reader.vectors_of_sentences(keys)
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            encoded = self.retriever.embedder.encode([sentences[i].text for i in missing])
+            for i, vector in zip(missing, encoded, strict=True):
+                vectors[i] = vector
+        return np.vstack(vectors)
+
+    def _figure_answer(
+        self, q: Question, candidates: list[Candidate], passages: list[Passage]
+    ) -> tuple[Answer, list[str], float]:
+        best = candidates[0]
+        evidence = _evidence(best.sentence.support, best.time_fit)
+        confidence = self._confidence(evidence)
+        if confidence < 0.5:
+            why = "no figure in the documents answers this well enough"
+            return _abstain(confidence, why), [], evidence
+        others = _conflicts(best, candidates)
+        chosen = [best, *others]
+        cited = list(dict.fromkeys(passages[c.sentence.passage].id for c in chosen))
+        text = _compose_figures(chosen, passages)
+        answer = Answer(
+            text=text,
+            abstained=False,
+            confidence=round(confidence, 3),
+            figures=[c.figure for c in chosen],
+            conflicts=[c.figure for c in others],
+        )
+        return answer, cited, evidence
+
+    def _sentence_answer(
+        self, q: Question, sentences: list[Sentence], passages: list[Passage]
+    ) -> tuple[Answer, list[str], float]:
+        ranked = sorted(sentences, key=lambda s: -(s.support + 0.05 * passages[s.passage].score))
+        best = ranked[0]
+        evidence = _evidence(best.support, 0.0)
+        confidence = self._confidence(evidence)
+        if q.wants_figure:  # a number was asked for, and no retrieved sentence holds one
+            confidence = min(confidence, 0.49)
+        if confidence < 0.5:
+            why = "nothing in the documents answers this well enough"
+            return _abstain(confidence, why), [], evidence
+        chosen = [best] + [s for s in ranked[1:2] if s.support >= best.support - 0.03]
+        cited = list(dict.fromkeys(passages[s.passage].id for s in chosen))
+        lines = [f"“{s.text}” [{passages[s.passage].id}]" for s in chosen]
+        answer = Answer(text="\n".join(lines), abstained=False, confidence=round(confidence, 3))
+        return answer, cited, evidence
+
+    def _confidence(self, evidence: float) -> float:
+        """Evidence mapped to 0..1 so that the calibrated threshold sits at 0.5."""
+        z = (evidence - self.settings.abstain_below) / _CALIBRATION_SCALE
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _evidence(support: float, time_fit: float) -> float:
+    """The best support, lowered when the figure is from another time than the one asked."""
+    return round(support - (0.15 if time_fit < 0 else 0.0), 4)
+
+
+def _conflicts(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
+    """Figures nearly as good as the best, measuring the same thing, with another value."""
+    found: list[Candidate] = []
+    shown = {best.figure.value}
+    for other in candidates[1:]:
+        if other.score < best.score - CONFLICT_MARGIN or len(found) >= MAX_CONFLICTS:
+            break
+        if other.figure.value in shown or other.time_fit < 0 <= best.time_fit:
+            continue
+        if other.figure.doc_id == best.figure.doc_id:
+            continue  # one document stating two numbers is not a disagreement
+        if same_quantity(best, other):
+            found.append(other)
+            shown.add(other.figure.value)
+    return found
+
+
+def _compose_figures(chosen: list[Candidate], passages: list[Passage]) -> str:
+    def line(c: Candidate) -> str:
+        f = c.figure
+        when = f" (as of {f.as_of.isoformat()})" if f.as_of else ""
+        return f"**{f.text}**{_noun(f)}{when} [{passages[c.sentence.passage].id}]"
+
+    if len(chosen) == 1:
+        c = chosen[0]
+        return f"{line(c)}.\n“{c.sentence.text}” [{passages[c.sentence.passage].id}]"
+    parts = ["The documents give different figures:"]
+    for c in chosen:
+        parts.append(f"- {line(c)}: “{c.sentence.text}”")
+    return "\n".join(parts)
+
+
+def _noun(f: Figure) -> str:
+    if not f.subject or f.unit in ("%", "points", "VND", "USD", "EUR"):
+        return f" — {f.subject}" if f.subject else ""
+    return f" {f.subject}"
+
+
+def _first_number_answer(passages: list[Passage]) -> tuple[Answer, list[str]]:
+    """The naive recipe (for comparison in the eval): the first figure of the top passage."""
+    for passage in passages[:1]:
+        if passage.figures:
+            f = passage.figures[0]
+            return Answer(
+                text=f"**{f.text}** [{passage.id}]", abstained=False, confidence=1.0, figures=[f]
+            ), [passage.id]
+    return _abstain(0.0, "no figure in the top passage"), []
+
+
+def _abstain(confidence: float, why: str) -> Answer:
+    return Answer(text=f"{DOES_NOT_SAY} ({why}.)", abstained=True, confidence=round(confidence, 3))
+
+
+def _keep_cited(passages: list[Passage], cited: list[str], top_k: int) -> list[Passage]:
+    """The top_k passages, with any cited passage from further down kept in place of the last."""
+    keep = passages[:top_k]
+    missing = [p for p in passages[top_k:] if p.id in cited]
+    if missing:
+        uncited = [p for p in keep if p.id not in cited]
+        drop = {p.id for p in uncited[len(uncited) - len(missing) :]}
+        keep = [p for p in keep if p.id not in drop] + missing
+    return keep
+
+
+def _renumber(text: str, cited: list[str], passages: list[Passage]) -> str:
+    """[passage id] -> [n], n the 1-based position of the passage in the result."""
+    position = {p.id: i for i, p in enumerate(passages, 1)}
+    return re.sub(
+        r"\[([^\[\]]+#\d{4})\]",
+        lambda m: f"[{position[m.group(1)]}]" if m.group(1) in position else m.group(0),
+        text,
+    )
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

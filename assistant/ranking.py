@@ -1,0 +1,185 @@
+"""Score the sentences and figures of retrieved passages against a question.
+
+Each candidate sentence gets a `support` in 0..1 (does this sentence answer the question?) from
+its meaning (embedding cosine), its words (stemmed overlap with the question) and how much of the
+question the passages cover at all. Figures add what the question asks of a number: its unit, its
+date, whether it is a change. The weights are few and stated here; the abstention threshold on
+`support` is calibrated on the eval set's dev split (see `Settings.abstain_below`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.question import Question
+from index.figures import extract_figures
+from index.keyword import tokenize
+from index.sentences import sentence_spans
+from index.types import Figure, Passage
+
+W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
+_NUMBER = re.compile(r"\d")
+_CONTEXT_WORDS = 8
+
+
+@dataclass
+class Sentence:
+    passage: int  # index into the retrieved passages
+    text: str
+    span: tuple[int, int]  # in the passage text
+    dense: float = 0.0
+    words: float = 0.0
+    support: float = 0.0
+
+
+@dataclass
+class Candidate:
+    figure: Figure
+    sentence: Sentence
+    score: float
+    time_fit: float  # 1 in the asked time, 0 no time asked, < 0 outside it
+
+
+def sentences_of(passages: list[Passage]) -> list[Sentence]:
+    """Every sentence of every passage, the same sentence in overlapping chunks kept once."""
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for i, passage in enumerate(passages):
+        for start, end in sentence_spans(passage.text):
+            text = passage.text[start:end]
+            key = (passage.doc_id, text)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(Sentence(i, text, (start, end)))
+    return found
+
+
+def score_sentences(
+    question: Question,
+    question_vector: np.ndarray,
+    sentence_vectors: np.ndarray,
+    sentences: list[Sentence],
+    passages: list[Passage],
+) -> None:
+    """Fill in `dense`, `words` and `support` of each sentence."""
+    coverage = _coverage(question, passages)
+    terms = set(question.terms)
+    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+        sentence.dense = max(0.0, float(vector @ question_vector))
+        stems = set(tokenize(sentence.text))
+        sentence.words = len(terms & stems) / len(terms) if terms else 0.0
+        sentence.support = (
+            W_DENSE * sentence.dense + W_WORDS * sentence.words + W_COVERAGE * coverage
+        )
+
+
+def _coverage(question: Question, passages: list[Passage]) -> float:
+    """Share of the question's content words found anywhere in the retrieved passages."""
+    if not question.terms:
+        return 0.0
+    seen = set()
+    for passage in passages:
+        seen.update(tokenize(passage.text))
+    return sum(t in seen for t in question.terms) / len(question.terms)
+
+
+def figure_candidates(
+    question: Question, sentences: list[Sentence], passages: list[Passage]
+) -> list[Candidate]:
+    """Every figure in the scored sentences, best first."""
+    candidates = []
+    for sentence in sentences:
+        if not _NUMBER.search(sentence.text):
+            continue
+        passage = passages[sentence.passage]
+        for figure in _figures_in(passage, sentence):
+            time_fit = _time_fit(question, figure, passage)
+            score = sentence.support + _figure_fit(question, figure) + 0.15 * time_fit
+            candidates.append(Candidate(figure, sentence, score, time_fit))
+    candidates.sort(key=lambda c: -c.score)
+    return candidates
+
+
+def _figures_in(passage: Passage, sentence: Sentence) -> list[Figure]:
+    """The stored figures of the sentence; extracted on the spot for passages without them."""
+    stored = [f for f in passage.figures if f.sentence == sentence.text]
+    if stored or passage.figures:
+        return stored
+    return extract_figures(sentence.text, passage.date, passage.doc_id, passage.id)
+
+
+def _figure_fit(question: Question, figure: Figure) -> float:
+    """How well the figure's kind matches what the question asks for."""
+    fit = 0.0
+    unit = (figure.unit or "").lower()
+    if question.counted and unit:
+        fit += 0.2 if _stem(question.counted) == _stem(unit) else -0.05
+    if question.wants_percent and not question.counted:
+        fit += 0.15 if unit == "%" else -0.1
+    elif question.counted and unit == "%":
+        fit -= 0.1
+    if question.wants_money:
+        fit += 0.15 if unit in ("vnd", "usd", "eur") else -0.05
+    if figure.change and not question.wants_change:
+        fit -= 0.1
+    elif question.wants_change and figure.change:
+        fit += 0.1
+    context = _context_terms(figure)
+    focus = set(question.focus)
+    if focus:
+        fit += 0.3 * len(focus & context) / len(focus)
+    if _value_in_question(figure, question):
+        fit -= 0.3  # the question itself states this number ("in the first 10 months")
+    return fit
+
+
+def _context_terms(figure: Figure) -> set[str]:
+    """Stems of the words around the figure in its sentence, and of its subject."""
+    start = figure.sentence.find(figure.text)
+    if start < 0:
+        return set(tokenize(figure.subject or ""))
+    before = figure.sentence[:start].split()[-_CONTEXT_WORDS:]
+    after = figure.sentence[start + len(figure.text) :].split()[:_CONTEXT_WORDS]
+    return set(tokenize(" ".join([*before, *after, figure.subject or ""])))
+
+
+def _value_in_question(figure: Figure, question: Question) -> bool:
+    digits = re.sub(r"\D", "", figure.text)
+    return bool(digits) and digits in re.findall(r"\d+", question.text.replace(",", ""))
+
+
+def _time_fit(question: Question, figure: Figure, passage: Passage) -> float:
+    """1 when the figure's date falls in the asked time, -1 when it does not, 0 if none asked."""
+    span = question.time
+    if span is None:
+        return 0.0
+    when = figure.as_of or passage.date
+    if span.contains(when) or (span.contains(passage.date) and not span.by):
+        return 1.0
+    if span.by and when and span.end and when <= span.end:
+        return 0.5  # true by then, though an earlier date
+    return -1.0
+
+
+def _stem(word: str) -> str:
+    stems = tokenize(word)
+    return stems[0] if stems else word.lower()
+
+
+def same_quantity(a: Candidate, b: Candidate) -> bool:
+    """Do two figures measure the same thing (so different values are a disagreement)?"""
+    fa, fb = a.figure, b.figure
+    if (fa.unit or "").lower() != (fb.unit or "").lower():
+        return False
+    if fa.change != fb.change or (
+        (fa.of_total is None) != (fb.of_total is None) and fa.unit == "%"
+    ):
+        return False
+    sa, sb = set(tokenize(fa.subject or "")), set(tokenize(fb.subject or ""))
+    if not sa or not sb:
+        return False
+    return len(sa & sb) / min(len(sa), len(sb)) >= 0.5
