@@ -1,4 +1,4 @@
-"""`reformqa`: build the index, search it, list documents, serve the API.
+"""`reformqa`: build the index, search it, ask it, list documents, serve the API, run the eval.
 
 Human output by default, JSON with --json. Errors print one line and exit with status 2.
 """
@@ -17,6 +17,9 @@ EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:  # every option, --help included, belongs to the eval program
+        argv = ["eval", "--", *argv[1:]]
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -55,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     _add_paths(search)
     search.set_defaults(handler=_search)
+
+    ask = commands.add_parser("ask", help="answer a question with cited figures")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only this document")
+    ask.add_argument("--date-from", help="only documents dated on or after (YYYY-MM-DD)")
+    ask.add_argument("--date-to", help="only documents dated on or before (YYYY-MM-DD)")
+    ask.add_argument("--json", action="store_true", help="print the /v1/ask response body")
+    _add_paths(ask)
+    ask.set_defaults(handler=_ask)
+
+    evaluate = commands.add_parser(
+        "eval", help="run the eval set (python -m eval.run; see `reformqa eval --help`)",
+        add_help=False,
+    )  # fmt: skip
+    evaluate.add_argument("args", nargs=argparse.REMAINDER)
+    evaluate.set_defaults(handler=_eval)
 
     docs = commands.add_parser("docs", help="documents in the index")
     docs_commands = docs.add_subparsers(title="docs commands")
@@ -137,6 +157,40 @@ def _search(args: argparse.Namespace) -> int:
         print(textwrap.fill(p.text, width=100, initial_indent="     ", subsequent_indent="     "))
         print()
     return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from assistant.answering import Assistant
+    from assistant.retriever import Retriever
+    from index.types import Filters
+
+    filters = Filters(doc_ids=args.doc_ids, date_from=args.date_from, date_to=args.date_to)
+    assistant = Assistant(Retriever.load(_settings(args)))
+    result = assistant.ask(args.question, filters=filters, top_k=args.k)
+    if args.json:
+        print(json.dumps({
+            "question": result.question, "answer": result.answer.model_dump(mode="json"),
+            "passages": [p.model_dump(mode="json") for p in result.passages],
+            "timings_ms": result.timings_ms,
+        }, indent=2))  # fmt: skip
+        return 0
+    answer = result.answer
+    print(answer.text)
+    print(f"\n(confidence {answer.confidence:.2f}{'; abstained' if answer.abstained else ''})")
+    for n, p in enumerate(result.passages, 1):
+        marker = "*" if p.id in answer.citations else " "
+        print(f"{marker}[{n}] {p.title}  ({p.date or 'undated'}; {p.source or '?'})  {p.id}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    """The eval lives in eval/, which product code must not import: run it as a program."""
+    import subprocess
+
+    if not (Path.cwd() / "eval" / "run.py").is_file():
+        raise ReformQAError("run `reformqa eval` from the project root (where eval/ is)")
+    rest = args.args[1:] if args.args[:1] == ["--"] else args.args
+    return subprocess.call([sys.executable, "-m", "eval.run", *rest])
 
 
 def _docs_list(args: argparse.Namespace) -> int:

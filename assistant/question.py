@@ -106,7 +106,7 @@ def understand(
         wants_percent=own.wants_percent or (before.wants_percent and not own.counted),
         wants_money=own.wants_money or before.wants_money,
         wants_change=own.wants_change or before.wants_change,
-        counted=own.counted or before.counted,
+        counted=own.counted or (None if own.terms else before.counted),
         terms=tuple(dict.fromkeys(before.terms + own.terms)),
         focus=own.terms or before.terms,
         names=tuple(dict.fromkeys(before.names + own.names)),

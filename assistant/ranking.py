@@ -116,8 +116,11 @@ def _figure_fit(question: Question, figure: Figure) -> float:
     """How well the figure's kind matches what the question asks for."""
     fit = 0.0
     unit = (figure.unit or "").lower()
-    if question.counted and unit:
-        fit += 0.2 if _stem(question.counted) == _stem(unit) else -0.05
+    if unit and unit not in ("%", "points", "vnd", "usd", "eur"):
+        # a follow-up's own noun ("and district clinics?") names what it counts
+        named = question.is_follow_up and _stem(unit) in question.focus
+        if question.counted or named:
+            fit += 0.2 if named or _stem(question.counted) == _stem(unit) else -0.05
     if question.wants_percent and not question.counted:
         fit += 0.15 if unit == "%" else -0.1
     elif question.counted and unit == "%":

@@ -76,3 +76,21 @@ def test_bad_settings_exit_2(fixture_settings):
     result = run_cli("docs", "list", "--data-dir", str(fixture_settings.data_dir),
                      REFORMQA_CHUNK_TOKENS="lots")  # fmt: skip
     _assert_one_line_error(result, "REFORMQA_CHUNK_TOKENS='lots' is not a valid int")
+
+
+def test_ask_prints_the_answer_and_its_sources(fixture_settings):
+    data_dir = str(fixture_settings.data_dir)
+    human = run_cli(
+        "ask", "What percentage of applications were filed online?", "--data-dir", data_dir
+    )
+    assert human.returncode == 0, human.stderr
+    assert "87.5%" in human.stdout and "*[1]" in human.stdout
+    as_json = run_cli("ask", "How many clinics?", "--json", "--data-dir", data_dir)
+    body = json.loads(as_json.stdout)
+    assert body["answer"]["figures"][0]["value"] == 12
+    assert run_cli("ask", "  ", "--data-dir", data_dir).returncode == 2
+
+
+def test_eval_help_is_the_eval_programs(fixture_settings):
+    result = run_cli("eval", "--help")
+    assert result.returncode == 0 and "--calibrate" in result.stdout

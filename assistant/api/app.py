@@ -21,6 +21,7 @@ class RetrieverSlot:
 
     def __init__(self) -> None:
         self.retriever = None
+        self.assistant = None
         self.error: ReformQAError | None = None
         self.loaded = threading.Event()
 
@@ -31,12 +32,18 @@ class RetrieverSlot:
             raise self.error
         raise IndexNotReady("the index is still loading; retry in a few seconds")
 
+    def get_assistant(self):
+        self.get()  # raises while loading or after a failed load
+        return self.assistant
+
     def load(self, settings: Settings) -> None:
+        from assistant.answering import Assistant
         from assistant.retriever import Retriever
 
         try:
             retriever = Retriever.load(settings)
             retriever.warm_up()
+            self.assistant = Assistant(retriever)
             self.retriever = retriever
             log.info("index ready: %s", retriever.reader.version)
         except ReformQAError as exc:

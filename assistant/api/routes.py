@@ -6,7 +6,14 @@ import time
 
 from fastapi import APIRouter, Request
 
-from assistant.api.schemas import Health, Readiness, SearchRequest, SearchResponse
+from assistant.api.schemas import (
+    AskRequest,
+    AskResponse,
+    Health,
+    Readiness,
+    SearchRequest,
+    SearchResponse,
+)
 
 router = APIRouter()
 _PROBLEM = {"content": {"application/problem+json": {}}}
@@ -41,3 +48,18 @@ def search(body: SearchRequest, request: Request) -> SearchResponse:
     passages = retriever.search(body.query, k=body.top_k, filters=body.filters)
     elapsed = (time.perf_counter() - started) * 1000
     return SearchResponse(passages=passages, timings_ms={"search": round(elapsed, 2)})
+
+
+@router.post("/v1/ask", response_model=AskResponse, responses=_ERRORS, tags=["v1"])
+def ask(body: AskRequest, request: Request) -> AskResponse:
+    """A short answer quoting figures exactly as written, with their dates and cited passages;
+    both figures where documents disagree; `abstained: true` when the documents do not say."""
+    assistant = request.app.state.slot.get_assistant()
+    history = [turn.model_dump() for turn in body.history]
+    result = assistant.ask(body.question, history=history, filters=body.filters, top_k=body.top_k)
+    return AskResponse(
+        question=result.question,
+        answer=result.answer,
+        passages=result.passages,
+        timings_ms=result.timings_ms,
+    )
