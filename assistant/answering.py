@@ -207,9 +207,8 @@ def _first_number_answer(passages: list[Passage]) -> tuple[Answer, list[str]]:
     for passage in passages[:1]:
         if passage.figures:
             f = passage.figures[0]
-            return Answer(
-                text=f"**{f.text}** [{passage.id}]", abstained=False, confidence=1.0, figures=[f]
-            ), [passage.id]
+            text = f"**{f.text}** [{passage.id}]\n“{passage.text}” [{passage.id}]"
+            return Answer(text=text, abstained=False, confidence=1.0, figures=[f]), [passage.id]
     return _abstain(0.0, "no figure in the top passage"), []
 
 

@@ -23,6 +23,7 @@ from index.types import Figure, Passage
 W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
 _CONTEXT_WORDS = 8
+_NEAR_WORDS = 3
 
 
 @dataclass
@@ -131,23 +132,29 @@ def _figure_fit(question: Question, figure: Figure) -> float:
         fit -= 0.1
     elif question.wants_change and figure.change:
         fit += 0.1
-    context = _context_terms(figure)
     focus = set(question.focus)
     if focus:
-        fit += 0.3 * len(focus & context) / len(focus)
+        subject = set(tokenize(figure.subject or ""))
+        if subject:  # "localities reached 40.91%": whose figure it is
+            fit += 0.25 * len(focus & subject) / len(subject)
+        fit += 0.15 * len(focus & _context_terms(figure, _NEAR_WORDS, clause=True)) / len(focus)
+        fit += 0.15 * len(focus & _context_terms(figure, _CONTEXT_WORDS)) / len(focus)
     if _value_in_question(figure, question):
         fit -= 0.3  # the question itself states this number ("in the first 10 months")
     return fit
 
 
-def _context_terms(figure: Figure) -> set[str]:
-    """Stems of the words around the figure in its sentence, and of its subject."""
+def _context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
+    """Stems of the words around the figure in its sentence (within its clause if asked)."""
     start = figure.sentence.find(figure.text)
     if start < 0:
-        return set(tokenize(figure.subject or ""))
-    before = figure.sentence[:start].split()[-_CONTEXT_WORDS:]
-    after = figure.sentence[start + len(figure.text) :].split()[:_CONTEXT_WORDS]
-    return set(tokenize(" ".join([*before, *after, figure.subject or ""])))
+        return set()
+    before = figure.sentence[:start]
+    after = figure.sentence[start + len(figure.text) :]
+    if clause:
+        before, after = re.split(r"[,;:()]", before)[-1], re.split(r"[,;:()]", after)[0]
+    words = [*before.split()[-width:], *after.split()[:width]]
+    return set(tokenize(" ".join(words)))
 
 
 def _value_in_question(figure: Figure, question: Question) -> bool:
