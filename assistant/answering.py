@@ -91,7 +91,7 @@ class Assistant:
         vectors = self._sentence_vectors(sentences, passages)
         question_vector = self.retriever.embedder.encode([q.search_text])[0]
         score_sentences(q, question_vector, vectors, sentences, passages)
-        unmentioned = [n for n in q.names if not self.retriever.reader.keywords.knows(n)]
+        unmentioned = [n for n in q.names if not self._mentioned(n, passages)]
         if unmentioned:
             best = max(s.support for s in sentences)
             why = f"no document mentions {', '.join(unmentioned)}"
@@ -101,6 +101,13 @@ class Assistant:
             if candidates:
                 return self._figure_answer(q, candidates, passages)
         return self._sentence_answer(q, sentences, passages)
+
+    def _mentioned(self, name: str, passages: list[Passage]) -> bool:
+        """Is this name in the index at all ('Vietnam' also as 'Viet Nam')?"""
+        if self.retriever.reader.keywords.knows(name):
+            return True
+        squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
+        return name in squashed
 
     def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
         """Stored at ingest; any sentence the index lacks is encoded now."""
@@ -160,8 +167,9 @@ class Assistant:
 
 
 def _evidence(support: float, time_fit: float) -> float:
-    """The best support, lowered when the figure is from another time than the one asked."""
-    return round(support - (0.15 if time_fit < 0 else 0.0), 4)
+    """The best support, lowered when the figure is from another time than the one asked: a
+    little when its passage speaks of that time, below any threshold when nothing does."""
+    return round(support - (1.0 if time_fit <= -2 else 0.15 if time_fit < 0 else 0.0), 4)
 
 
 def _conflicts(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:

@@ -63,6 +63,7 @@ class TimeSpan:
     end: dt.date | None
     by: bool
     text: str
+    year: int | None = None  # the year named, if one is
 
     def contains(self, day: dt.date | None) -> bool:
         if day is None:
@@ -161,8 +162,8 @@ def _span(match: re.Match) -> TimeSpan:
         start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     by = prep in ("by", "as of", "until", "through", "before")
     if prep in ("after", "since", "from"):
-        return TimeSpan(start, None, False, match.group(0).strip())
-    return TimeSpan(None if by else start, end, by, match.group(0).strip())
+        return TimeSpan(start, None, False, match.group(0).strip(), year)
+    return TimeSpan(None if by else start, end, by, match.group(0).strip(), year)
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ date, whether it is a change. The weights are few and stated here; the abstentio
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ class Candidate:
     figure: Figure
     sentence: Sentence
     score: float
-    time_fit: float  # 1 in the asked time, 0 no time asked, < 0 outside it
+    time_fit: float  # 1 in the asked time, 0 none asked, -1 off it, -2 nowhere near it
 
 
 def sentences_of(passages: list[Passage]) -> list[Sentence]:
@@ -137,8 +138,8 @@ def _figure_fit(question: Question, figure: Figure) -> float:
         subject = set(tokenize(figure.subject or ""))
         if subject:  # "localities reached 40.91%": whose figure it is
             fit += 0.25 * len(focus & subject) / len(subject)
-        fit += 0.15 * len(focus & _context_terms(figure, _NEAR_WORDS, clause=True)) / len(focus)
-        fit += 0.15 * len(focus & _context_terms(figure, _CONTEXT_WORDS)) / len(focus)
+        fit += 0.3 * len(focus & _context_terms(figure, _NEAR_WORDS, clause=True)) / len(focus)
+        fit += 0.1 * len(focus & _context_terms(figure, _CONTEXT_WORDS)) / len(focus)
     if _value_in_question(figure, question):
         fit -= 0.3  # the question itself states this number ("in the first 10 months")
     return fit
@@ -170,9 +171,20 @@ def _time_fit(question: Question, figure: Figure, passage: Passage) -> float:
     when = figure.as_of or passage.date
     if span.contains(when) or (span.contains(passage.date) and not span.by):
         return 1.0
-    if span.by and when and span.end and when <= span.end:
-        return 0.5  # true by then, though an earlier date
-    return -1.0
+    if span.by and when and span.end and when <= span.end and when.year == span.end.year:
+        return 0.5  # true by then, though an earlier date of that year
+    if span.year and _speaks_of_year(passage, span.year):
+        return -1.0  # the passage speaks of that year, though not of this figure's date
+    return -2.0  # nothing here is from the time asked about
+
+
+def _speaks_of_year(passage: Passage, year: int) -> bool:
+    """The passage names the year, or was published within half a year after it (a review of
+    that year: "in 2024" is what a January 2025 report is about)."""
+    if str(year) in passage.text:
+        return True
+    end = dt.date(year, 12, 31)
+    return passage.date is not None and end < passage.date <= end + dt.timedelta(days=183)
 
 
 def _stem(word: str) -> str:

@@ -58,6 +58,7 @@ _IDENTIFIER_WORDS = {
     "official", "code", "hotline", "phone", "tel", "telephone", "fax", "call", "dial", "zone",
     "road", "street", "block", "building", "floor", "lot", "unit", "model", "form", "week",
 }  # fmt: skip
+_REFERENCE_WORDS = {"compared", "than", "since", "versus", "vs", "from", "over", "against"}
 _PHONE_WORDS = {"hotline", "phone", "tel", "telephone", "fax", "call", "dial", "mobile"}
 _ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
 _TIME_WORDS = {"am", "pm", "a.m", "p.m", "h", "hrs", "o'clock", "gmt", "utc"}
@@ -732,11 +733,18 @@ def _dates_in(tokens: list[_Token], doc_date: dt.date | None) -> list[tuple[int,
     found: list[tuple[int, dt.date]] = []
     for i, tok in enumerate(tokens):
         if tok.kind == "num" and _is_year(tokens, i) and not _is_phone(tokens, i):
-            found.append((i, _date_ending_at(tokens, i, doc_date)))
+            if not _is_reference_year(tokens, i):
+                found.append((i, _date_ending_at(tokens, i, doc_date)))
         elif tok.low in ("last", "this", "past") and doc_date and _word_at(tokens, i + 1) == "year":
             year = doc_date.year - (1 if tok.low in ("last", "past") else 0)
             found.append((i, _period_end(year, None, doc_date)))
     return found
+
+
+def _is_reference_year(tokens: list[_Token], i: int) -> bool:
+    """'compared to 2023', 'than in 2022', 'since 2020': a baseline, not the figure's date."""
+    before = {t.low for t in tokens[max(0, i - 4) : i]}
+    return bool(before & _REFERENCE_WORDS)
 
 
 def _date_ending_at(tokens: list[_Token], year_index: int, doc_date: dt.date | None) -> dt.date:
