@@ -25,6 +25,7 @@ W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
 _CONTEXT_WORDS = 8
 _NEAR_WORDS = 3
+_SYMBOL_UNITS = ("%", "points", "vnd", "usd", "eur")
 
 
 @dataclass
@@ -115,33 +116,55 @@ def _figures_in(passage: Passage, sentence: Sentence) -> list[Figure]:
 
 
 def _figure_fit(question: Question, figure: Figure) -> float:
-    """How well the figure's kind matches what the question asks for."""
-    fit = 0.0
+    """How well the figure's kind, subject and neighbouring words match the question."""
+    return (
+        _unit_fit(question, figure)
+        + _change_fit(question, figure)
+        + _words_fit(question, figure)
+        - (0.3 if _value_in_question(figure, question) else 0.0)  # "in the first 10 months"
+    )
+
+
+def _unit_fit(question: Question, figure: Figure) -> float:
+    """'how many cards' wants cards, 'what share' a percentage or a ratio, 'how much' money."""
     unit = (figure.unit or "").lower()
-    if unit and unit not in ("%", "points", "vnd", "usd", "eur"):
-        # a follow-up's own noun ("and district clinics?") names what it counts
-        named = question.is_follow_up and _stem(unit) in question.focus
-        if question.counted or named:
-            fit += 0.2 if named or _stem(question.counted) == _stem(unit) else -0.05
+    fit = 0.0
+    if question.counted or question.is_follow_up:
+        nouns = {_stem(question.counted)} if question.counted else set()
+        if question.is_follow_up:
+            nouns |= set(question.focus)  # "and district clinics?" names what it counts
+        if unit and unit not in _SYMBOL_UNITS:
+            fit += 0.2 if _stem(unit) in nouns else -0.05
+        elif not unit and nouns & set(tokenize(figure.subject or "")):
+            fit += 0.2  # "the number of documents ... was over 12.2 million"
+    ratio = unit == "%" or figure.of_total is not None
     if question.wants_percent and not question.counted:
-        fit += 0.15 if unit == "%" else -0.1
+        fit += 0.15 if ratio else -0.3
     elif question.counted and unit == "%":
-        fit -= 0.1
+        fit -= 0.3
     if question.wants_money:
         fit += 0.15 if unit in ("vnd", "usd", "eur") else -0.05
+    return fit
+
+
+def _change_fit(question: Question, figure: Figure) -> float:
     if figure.change and not question.wants_change:
-        fit -= 0.1
-    elif question.wants_change and figure.change:
-        fit += 0.1
-    focus = set(question.focus)
-    if focus:
-        subject = set(tokenize(figure.subject or ""))
-        if subject:  # "localities reached 40.91%": whose figure it is
-            fit += 0.25 * len(focus & subject) / len(subject)
-        fit += 0.3 * len(focus & _context_terms(figure, _NEAR_WORDS, clause=True)) / len(focus)
-        fit += 0.1 * len(focus & _context_terms(figure, _CONTEXT_WORDS)) / len(focus)
-    if _value_in_question(figure, question):
-        fit -= 0.3  # the question itself states this number ("in the first 10 months")
+        return -0.1
+    return 0.1 if question.wants_change and figure.change else 0.0
+
+
+def _words_fit(question: Question, figure: Figure) -> float:
+    """The question's words in the figure's subject, next to it, and around it."""
+    terms = set(question.terms)
+    if not terms:
+        return 0.0
+    subject = set(tokenize(figure.subject or ""))
+    near = _context_terms(figure, _NEAR_WORDS, clause=True)
+    fit = 0.25 * len(terms & subject) / len(subject) if subject else 0.0
+    fit += 0.3 * len(terms & near) / len(terms)
+    fit += 0.1 * len(terms & _context_terms(figure, _CONTEXT_WORDS)) / len(terms)
+    if question.is_follow_up and question.focus:  # its own words decide between figures
+        fit += 0.2 * len(set(question.focus) & (subject | near)) / len(question.focus)
     return fit
 
 
@@ -173,6 +196,8 @@ def _time_fit(question: Question, figure: Figure, passage: Passage) -> float:
         return 1.0
     if span.by and when and span.end and when <= span.end and when.year == span.end.year:
         return 0.5  # true by then, though an earlier date of that year
+    if when == passage.date and span.year and _reviews_year(passage, span.year):
+        return 0.5  # an undated figure in a review published just after the year asked about
     if span.year and _speaks_of_year(passage, span.year):
         return -1.0  # the passage speaks of that year, though not of this figure's date
     return -2.0  # nothing here is from the time asked about
@@ -181,8 +206,10 @@ def _time_fit(question: Question, figure: Figure, passage: Passage) -> float:
 def _speaks_of_year(passage: Passage, year: int) -> bool:
     """The passage names the year, or was published within half a year after it (a review of
     that year: "in 2024" is what a January 2025 report is about)."""
-    if str(year) in passage.text:
-        return True
+    return str(year) in passage.text or _reviews_year(passage, year)
+
+
+def _reviews_year(passage: Passage, year: int) -> bool:
     end = dt.date(year, 12, 31)
     return passage.date is not None and end < passage.date <= end + dt.timedelta(days=183)
 

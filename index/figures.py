@@ -789,7 +789,7 @@ def _figure(
     doc_date: dt.date | None,
 ) -> Figure:
     start, end = tokens[r.first].start, tokens[r.last].end
-    as_of = min(dates, key=lambda d: abs(d[0] - r.first))[1] if dates else doc_date
+    as_of = _as_of(tokens, r, dates) or doc_date
     return Figure(
         value=_tidy(r.value),
         text=sentence[start:end],
@@ -803,6 +803,18 @@ def _figure(
         sentence=sentence,
         span=(start, end),
     )
+
+
+def _as_of(tokens: list[_Token], r: _Reading, dates: list[tuple[int, dt.date]]) -> dt.date | None:
+    """The nearest date before the figure ('In 2024, 38 units ...'), or one after it in the same
+    clause ('45% of units by 2025'); a date in a later clause belongs to another figure."""
+    before = [(i, d) for i, d in dates if i < r.first]
+    after = [(i, d) for i, d in dates if i > r.last]
+    if after:
+        i, day = after[0]
+        if not any(t.text in ",;:" for t in tokens[r.last + 1 : i]):
+            return day
+    return before[-1][1] if before else None
 
 
 def _subject(sentence: str, tokens: list[_Token], r: _Reading) -> str | None:
