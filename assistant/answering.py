@@ -27,7 +27,7 @@ from index.types import Answer, Figure, Filters, Passage
 
 CANDIDATE_PASSAGES = 8  # passages read for sentences and figures, at least
 MAX_CONFLICTS = 3
-CONFLICT_MARGIN = 0.15  # a figure this close to the best one, measuring the same thing, is shown
+CONFLICT_MARGIN = 0.3  # a figure this close to the best one, measuring the same thing, is shown
 _CALIBRATION_SCALE = 0.05  # support units per logit: how fast confidence moves past the threshold
 DOES_NOT_SAY = "The documents do not say."
 
@@ -109,6 +109,12 @@ class Assistant:
         squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
         return name in squashed
 
+    def _names_absent_from(self, q: Question, passage: Passage) -> list[str]:
+        """Places the question is limited to ('Thanh Hoa province') that the answering passage
+        does not name: a figure for the whole country does not answer for one province."""
+        text = " ".join(f"{passage.title} {passage.text}".lower().split())
+        return [place for place in q.places if place not in text]
+
     def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
         """Stored at ingest; any sentence the index lacks is encoded now."""
         keys = [(passages[s.passage].doc_id, s.text) for s in sentences]
@@ -125,11 +131,15 @@ class Assistant:
     ) -> tuple[Answer, list[str], float]:
         best = candidates[0]
         evidence = _evidence(best.sentence.support, best.time_fit)
+        absent = self._names_absent_from(q, passages[best.sentence.passage])
+        if absent:
+            why = f"the passages with figures for this do not mention {', '.join(absent).title()}"
+            return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
         confidence = self._confidence(evidence)
         if confidence < 0.5:
             why = "no figure in the documents answers this well enough"
             return _abstain(confidence, why), [], evidence
-        others = _conflicts(best, candidates)
+        others = _conflicts(best, candidates, self.settings.abstain_below)
         chosen = [best, *others]
         cited = list(dict.fromkeys(passages[c.sentence.passage].id for c in chosen))
         text = _compose_figures(chosen, passages)
@@ -148,6 +158,10 @@ class Assistant:
         ranked = sorted(sentences, key=lambda s: -(s.support + 0.05 * passages[s.passage].score))
         best = ranked[0]
         evidence = _evidence(best.support, 0.0)
+        absent = self._names_absent_from(q, passages[best.passage])
+        if absent:
+            why = f"the passages on this do not mention {', '.join(absent).title()}"
+            return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
         confidence = self._confidence(evidence)
         if q.wants_figure:  # a number was asked for, and no retrieved sentence holds one
             confidence = min(confidence, 0.49)
@@ -172,7 +186,9 @@ def _evidence(support: float, time_fit: float) -> float:
     return round(support - (1.0 if time_fit <= -2 else 0.15 if time_fit < 0 else 0.0), 4)
 
 
-def _conflicts(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
+def _conflicts(
+    best: Candidate, candidates: list[Candidate], abstain_below: float
+) -> list[Candidate]:
     """Figures nearly as good as the best, measuring the same thing, with another value."""
     found: list[Candidate] = []
     shown = {best.figure.value}
@@ -181,6 +197,8 @@ def _conflicts(best: Candidate, candidates: list[Candidate]) -> list[Candidate]:
             break
         if other.figure.value in shown or other.time_fit < 0 <= best.time_fit:
             continue
+        if other.sentence.support < abstain_below:
+            continue  # not an answer in its own right
         if other.figure.doc_id == best.figure.doc_id:
             continue  # one document stating two numbers is not a disagreement
         if same_quantity(best, other):

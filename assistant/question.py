@@ -46,6 +46,13 @@ _TIME = re.compile(
     rf"(?:(?P<day2>\d{{1,2}}),?\s+)?(?P<year>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
+_PLACE = re.compile(
+    r"\b((?:[A-Z][\w'’-]*\s+){1,3})(?:province|city|district|commune|ward|town|county|region)\b"
+)
+_NOT_PLACE_WORDS = {
+    "which", "what", "each", "every", "the", "this", "that", "a", "an", "how", "in", "of", "for",
+    "does", "do", "did", "is", "are", "any", "one", "whose",
+}  # fmt: skip
 _RELATIVE = re.compile(r"\b(last|this|previous|past|current)\s+year\b", re.IGNORECASE)
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rule|above|previous|context)s?\b|"
@@ -83,6 +90,9 @@ class Question:
     terms: tuple[str, ...]  # stemmed content words, time words removed
     focus: tuple[str, ...]  # the terms that pick a figure: a follow-up's own words
     names: tuple[str, ...]  # proper names asked about ("Thailand", "Thanh Hoa")
+    places: tuple[
+        str, ...
+    ]  # places the question is limited to ("thanh hoa" in "Thanh Hoa province")
     time: TimeSpan | None
     is_follow_up: bool
     is_instruction: bool  # tries to instruct the assistant ("ignore your instructions and ...")
@@ -111,6 +121,7 @@ def understand(
         terms=tuple(dict.fromkeys(before.terms + own.terms)),
         focus=own.terms or before.terms,
         names=tuple(dict.fromkeys(before.names + own.names)),
+        places=own.places or before.places,
         time=own.time or before.time,
         is_follow_up=True,
         is_instruction=own.is_instruction,
@@ -130,6 +141,7 @@ def _read(text: str, newest: dt.date | None) -> Question:
         terms=(terms := tuple(dict.fromkeys(tokenize(_strip_time(text))))),
         focus=terms,
         names=_names(text),
+        places=_places(text),
         time=read_time(text, newest),
         is_follow_up=False,
         is_instruction=bool(_INSTRUCTION.search(text)),
@@ -163,7 +175,9 @@ def _span(match: re.Match) -> TimeSpan:
     by = prep in ("by", "as of", "until", "through", "before")
     if prep in ("after", "since", "from"):
         return TimeSpan(start, None, False, match.group(0).strip(), year)
-    return TimeSpan(None if by else start, end, by, match.group(0).strip(), year)
+    # "by 2023" asks for the count as it stood in 2023, not for one from years before
+    start = dt.date(year, 1, 1) if by else start
+    return TimeSpan(start, end, by, match.group(0).strip(), year)
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -174,6 +188,18 @@ def _names(text: str) -> tuple[str, ...]:
         for w in words
         if len(w) >= 3 and w[0].isupper() and not w.isupper() and w.lower() not in _MONTHS
     )
+
+
+def _places(text: str) -> tuple[str, ...]:
+    """'Thanh Hoa' in 'How many units does Thanh Hoa province have?' (not 'Which province')."""
+    found = []
+    for match in _PLACE.finditer(text):
+        words = match.group(1).lower().split()
+        while words and words[0] in _NOT_PLACE_WORDS:
+            words.pop(0)
+        if words:
+            found.append(" ".join(words))
+    return tuple(found)
 
 
 def _strip_time(text: str) -> str:

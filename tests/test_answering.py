@@ -112,3 +112,10 @@ def test_question_understanding():
         "and in 2024?", history=[{"role": "user", "content": "How many ID cards in 2023?"}]
     )
     assert follow.is_follow_up and follow.counted == "cards" and follow.time.start.year == 2024
+
+
+def test_a_question_about_one_place_is_not_answered_with_another_places_figure(assistant):
+    question = "How many land-use certificates are stored in Quang Ninh province?"
+    answer = assistant.ask(question).answer  # the index knows Quang Ninh, from another document
+    assert answer.abstained and "do not mention Quang Ninh" in answer.text
+    assert understand("Which province's model was praised?").places == ()
