@@ -49,6 +49,7 @@ format: $(DEV_INSTALLED)
 
 bench: index
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/ask.py
 
 clean:
 	rm -rf $(VENV) data .cache .pytest_cache .ruff_cache

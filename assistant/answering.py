@@ -63,14 +63,19 @@ class Assistant:
         started = time.perf_counter()
         question = self.retriever.check_query(question, top_k)
         understood = understand(question, history, self._newest)
+        vector = self.retriever.embedder.encode([understood.search_text])[0]
         passages = self.retriever.search(
-            understood.search_text, k=max(top_k, CANDIDATE_PASSAGES), filters=filters, mode=mode
+            understood.search_text,
+            k=max(top_k, CANDIDATE_PASSAGES),
+            filters=filters,
+            mode=mode,
+            query_vector=vector,
         )
         timings["retrieve"] = _ms_since(started)
         picked = time.perf_counter()
         evidence = None
         if rank_figures:
-            answer, cited, evidence = self._answer(understood, passages)
+            answer, cited, evidence = self._answer(understood, passages, vector)
         else:
             answer, cited = _first_number_answer(passages)
         passages = _keep_cited(passages, cited, top_k)
@@ -81,7 +86,7 @@ class Assistant:
         return Result(question, answer, passages, timings, understood, evidence)
 
     def _answer(
-        self, q: Question, passages: list[Passage]
+        self, q: Question, passages: list[Passage], question_vector: np.ndarray
     ) -> tuple[Answer, list[str], float | None]:
         if q.is_instruction:
             return _abstain(0.0, "the question tries to instruct the assistant"), [], None
@@ -89,7 +94,6 @@ class Assistant:
         if not sentences:
             return _abstain(0.0, "no passage matches the question"), [], None
         vectors = self._sentence_vectors(sentences, passages)
-        question_vector = self.retriever.embedder.encode([q.search_text])[0]
         score_sentences(q, question_vector, vectors, sentences, passages)
         unmentioned = [n for n in q.names if not self._mentioned(n, passages)]
         if unmentioned:

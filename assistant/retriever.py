@@ -43,12 +43,14 @@ class Retriever:
         mode: Mode = "hybrid",
         fusion: str | None = None,
         dense_weight: float | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> list[Passage]:
+        """`query_vector`, when given, is the query's embedding (saves encoding it again)."""
         query = self.check_query(query, k)
         allowed = self.reader.rows_matching(filters)
         if allowed is not None and allowed.size == 0:
             return []
-        rows, scores = self._rank(query, allowed, mode, fusion, dense_weight)
+        rows, scores = self._rank(query, allowed, mode, fusion, dense_weight, query_vector)
         best = np.argsort(-scores, kind="stable")[:k]
         return self._passages(rows[best], scores[best])
 
@@ -64,9 +66,14 @@ class Retriever:
             raise BadQuery(f"k must be between 1 and {self.settings.max_top_k}, not {k}")
         return query.strip()
 
-    def _rank(self, query, allowed, mode, fusion, dense_weight) -> tuple[np.ndarray, np.ndarray]:
+    def _rank(
+        self, query, allowed, mode, fusion, dense_weight, vector
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = self.settings.candidates
-        vector = self.embedder.encode([query])[0] if mode != "bm25" else None
+        if vector is None and mode != "bm25":
+            vector = self.embedder.encode([query])[0]
+        elif mode == "bm25":
+            vector = None
         keyword_all = self.reader.keywords.scores(query) if mode != "dense" else None
         candidates = []
         if vector is not None:
