@@ -193,11 +193,20 @@ def _table(results: dict, section: str) -> str:
 
 
 def print_table(results: dict) -> None:
-    print(f"{'config':<20}" + "".join(f"{m:>17}" for m in METRICS))
+    """All configurations side by side, then the last one (the product) per kind of question."""
+    header = f"{'config':<20}" + "".join(f"{m:>17}" for m in METRICS)
+    print(header)
     for name, result in results.items():
-        row = result["overall"]
-        cells = "".join(f"{'-' if row[m] is None else f'{row[m]:.3f}':>17}" for m in METRICS)
-        print(f"{name:<20}{cells}")
+        print(f"{name:<20}{_cells(result['overall'])}")
+    name, last = list(results.items())[-1]
+    print(f"\n{name}, per kind of question:")
+    print(header.replace("config", "kind  ", 1))
+    for kind, row in last["per_kind"].items():
+        print(f"{kind:<20}{_cells(row)}")
+
+
+def _cells(row: dict) -> str:
+    return "".join(f"{'-' if row[m] is None else f'{row[m]:.3f}':>17}" for m in METRICS)
 
 
 def main(argv: list[str] | None = None) -> int:
