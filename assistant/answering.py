@@ -134,6 +134,9 @@ class Assistant:
         self, q: Question, candidates: list[Candidate], passages: list[Passage]
     ) -> tuple[Answer, list[str], float]:
         best = candidates[0]
+        if q.wants_money and not _is_money(best.figure):
+            why = "no amount of money in the documents answers this"
+            return _abstain(self._confidence(-1.0), why), [], -1.0
         evidence = _evidence(best.sentence.support, best.time_fit)
         absent = self._names_absent_from(q, passages[best.sentence.passage])
         if absent:
@@ -182,6 +185,10 @@ class Assistant:
         """Evidence mapped to 0..1 so that the calibrated threshold sits at 0.5."""
         z = (evidence - self.settings.abstain_below) / _CALIBRATION_SCALE
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _is_money(figure: Figure) -> bool:
+    return (figure.unit or "").upper() in ("VND", "USD", "EUR")
 
 
 def _evidence(support: float, time_fit: float) -> float:

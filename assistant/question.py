@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from index.keyword import tokenize
 
 _FIGURE_CUES = re.compile(
-    r"\bwhat\b[\w\s-]{0,60}?\b(rate|percentage|share|proportion|number|amount|total|figure|"
-    r"count|fraction|ratio)\b|"
+    r"\bwhat\b[\w\s'’-]{0,60}?\b(rate|percentage|share|proportion|number|amount|total|figure|"
+    r"count|fraction|ratio|budget|cost|spending|funding)\b|"
     r"\b(how\s+(many|much|often|long|far|big|large|high)|what\s+(percentage|percent|share|"
     r"proportion|portion|number|rate|ratio|amount|total|figure|level|value|count|fraction)|"
     r"number\s+of|percentage\s+of|how\s+many|share\s+of|rate\s+of|proportion\s+of|amount\s+of|"
@@ -28,8 +28,9 @@ _PERCENT_CUES = re.compile(
 _MONEY_CUES = re.compile(r"\b(how\s+much\s+money|budget|cost|spend|spent|funding|VND|USD|dong)\b",
                          re.IGNORECASE)  # fmt: skip
 _CHANGE_CUES = re.compile(
-    r"\b(increase|increased|rise|rose|grow|grew|growth|decrease|decreased|decline|fell|drop|"
-    r"cut|reduce|reduced|reduction|change|changed|by\s+how\s+much)\b",
+    r"\b(increase|increased|rise|rose|grow|grew|growth|decrease|decreased|decline|fell|fall|"
+    r"falls|drop|dropped|cut|reduce|reduced|reduction|change|changed|abolished|eliminated|"
+    r"scrapped|axed|removed|dissolved|by\s+how\s+much|by\s+how\s+many)\b",
     re.IGNORECASE,
 )
 _COUNTED = re.compile(r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}?([a-z][\w-]*s)\b", re.IGNORECASE)
@@ -47,7 +48,7 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 _PLACE = re.compile(
-    r"\b((?:[A-Z][\w'’-]*\s+){1,3})(?:province|city|district|commune|ward|town|county|region)\b"
+    r"\b((?:[A-Z][\w'’-]*\s+){1,3})(?i:province|city|district|commune|ward|town|county|region)\b"
 )
 _NOT_PLACE_WORDS = {
     "which", "what", "each", "every", "the", "this", "that", "a", "an", "how", "in", "of", "for",

@@ -5,9 +5,10 @@
 
 (`reformqa eval ...` runs this.) Metrics, per configuration, overall and per kind of question:
 hit@1, hit@5, MRR@10, nDCG@10 (a passage is relevant when it is from a gold document and contains
-the gold text), figure accuracy@1 (the first figure of the answer has a gold value), conflict
-recall (share of the disagreeing gold values the answer shows), fact accuracy (a gold phrase is in
-the answer), abstention accuracy, false abstention rate, latency p50/p95.
+the gold text), figure accuracy@1 (the first figure of the answer, or the total it is stated
+with, has a gold value), conflict recall (share of the disagreeing gold values the answer shows),
+fact accuracy (a gold phrase is in the answer), abstention accuracy, false abstention rate,
+latency p50/p95.
 """
 
 from __future__ import annotations
@@ -65,8 +66,12 @@ def score(question: dict, result: Result) -> dict[str, float | None]:
     if question["gold"]:
         row.update(_retrieval_scores(result.passages, question["gold"]))
     if answerable and gold["values"]:
-        first = answer.figures[0].value if answer.figures and not answer.abstained else None
-        row["figure_acc@1"] = float(first is not None and _matches(first, gold["values"]))
+        first = answer.figures[0] if answer.figures and not answer.abstained else None
+        # "out of how many?" is answered by the total of "4,400 out of 6,502", stated with it
+        stated = [first.value, first.of_total] if first else []
+        row["figure_acc@1"] = float(
+            any(v is not None and _matches(v, gold["values"]) for v in stated)
+        )
     if question["kind"] == "conflict" and gold["values"]:
         shown = [f.value for f in answer.figures] if not answer.abstained else []
         row["conflict_recall"] = sum(_matches_any(v, shown) for v in gold["values"]) / len(
