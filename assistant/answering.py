@@ -90,6 +90,8 @@ class Assistant:
     ) -> tuple[Answer, list[str], float | None]:
         if q.is_instruction:
             return _abstain(0.0, "the question tries to instruct the assistant"), [], None
+        if not q.terms:
+            return _abstain(0.0, "the question has no words to look for"), [], None
         sentences = sentences_of(passages)
         if not sentences:
             return _abstain(0.0, "no passage matches the question"), [], None
