@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from index.sentences import sentence_spans
 from index.types import Figure
@@ -147,10 +147,7 @@ class _Reading:
     of_total: float | None = None
     value_max: float | None = None
     change: str | None = None
-    subject: str | None = None
-    is_money: bool = False
     noun_end: int | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def extract_figures(
@@ -246,15 +243,7 @@ def _read_number(tokens: list[_Token], i: int) -> _Reading | None:
     value = _parse_digits(tokens[i].text, _money_context(tokens, i))
     if value is None:
         return None
-    reading = _Reading(first=i, last=i, value=value)
-    _read_scale(tokens, reading)
-    if _read_fraction(tokens, reading) is None:
-        return None
-    _read_range(tokens, reading)
-    _read_unit(tokens, reading)
-    _read_qualifier(tokens, reading)
-    _read_change(tokens, reading)
-    return reading
+    return _read_around(tokens, _Reading(first=i, last=i, value=value))
 
 
 def _read_word_number(tokens: list[_Token], i: int) -> _Reading | None:
@@ -274,13 +263,18 @@ def _read_word_number(tokens: list[_Token], i: int) -> _Reading | None:
         reading.of_total, reading.last = _DENOMINATORS[nxt.low], last + 1  # "a third", "one fifth"
     elif low == "half":
         reading.value, reading.of_total = 1, 2
-    _read_scale(tokens, reading)
-    _read_fraction(tokens, reading)
-    _read_range(tokens, reading)
-    _read_unit(tokens, reading)
-    _read_qualifier(tokens, reading)
-    _read_change(tokens, reading)
-    return reading
+    return _read_around(tokens, reading)
+
+
+def _read_around(tokens: list[_Token], r: _Reading) -> _Reading:
+    """Everything written around a number: scale, total, range, unit, qualifier, change."""
+    _read_scale(tokens, r)
+    _read_fraction(tokens, r)
+    _read_range(tokens, r)
+    _read_unit(tokens, r)
+    _read_qualifier(tokens, r)
+    _read_change(tokens, r)
+    return r
 
 
 def _word_value(tokens: list[_Token], i: int) -> tuple[float | None, int]:
@@ -340,13 +334,13 @@ def _read_scale(tokens: list[_Token], r: _Reading) -> None:
         r.last += 1
 
 
-def _read_fraction(tokens: list[_Token], r: _Reading) -> _Reading | None:
+def _read_fraction(tokens: list[_Token], r: _Reading) -> None:
     """'53/63' and '53 out of 63' and '53 of the 63' -> value 53, of_total 63."""
     slash, total = _at(tokens, r.last + 1), _at(tokens, r.last + 2)
     if slash and slash.text == "/" and total and total.kind == "num" and _adjacent(slash, total):
         r.of_total = _parse_digits(total.text, False)
         r.last += 2
-        return r
+        return
     words = [t.low for t in tokens[r.last + 1 : r.last + 5]]
     patterns = (["out", "of"], ["of", "the"], ["of", "all"], ["of", "its"], ["of", "their"],
                 ["of"], ["in"])  # fmt: skip
@@ -360,8 +354,7 @@ def _read_fraction(tokens: list[_Token], r: _Reading) -> _Reading | None:
         else:
             r.of_total, _ = _word_value(tokens, at)
         r.last = at
-        return r
-    return r
+        return
 
 
 def _read_range(tokens: list[_Token], r: _Reading) -> None:
@@ -400,7 +393,6 @@ def _read_range(tokens: list[_Token], r: _Reading) -> None:
     r.value, r.value_max, r.qualifier, r.last = low_value, probe.value, "range", probe.last
     if between:
         r.first -= 1  # "between 10 and 15"
-    r.notes.append("range")
 
 
 def _read_unit(tokens: list[_Token], r: _Reading) -> None:
@@ -414,7 +406,7 @@ def _read_unit(tokens: list[_Token], r: _Reading) -> None:
 def _read_unit_symbol(tokens: list[_Token], r: _Reading) -> None:
     currency = _currency_before(tokens, r.first)
     if currency:
-        r.unit, r.is_money = currency[0], True
+        r.unit = currency[0]
         r.first = currency[1]
     nxt = _at(tokens, r.last + 1)
     if nxt is None:
@@ -434,11 +426,11 @@ def _read_unit_symbol(tokens: list[_Token], r: _Reading) -> None:
     elif low in ("points", "pp", "ppt", "ppts"):
         r.unit, r.last = "points", r.last + 1
     elif low in _CURRENCY:
-        r.unit, r.is_money, r.last = _CURRENCY[low], True, r.last + 1
+        r.unit, r.last = _CURRENCY[low], r.last + 1
         if low in ("dollars", "dollar") and _word_at(tokens, r.first - 1) == "us":
             r.first -= 1
     elif low == "us" and _word_at(tokens, r.last + 2) in ("dollars", "dollar"):
-        r.unit, r.is_money, r.last = "USD", True, r.last + 2
+        r.unit, r.last = "USD", r.last + 2
 
 
 def _read_trailing_qualifier(tokens: list[_Token], r: _Reading) -> None:
