@@ -51,22 +51,12 @@ def _parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="search the index")
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
-    search.add_argument("--doc-id", action="append", dest="doc_ids", help="only this document")
-    search.add_argument("--date-from", help="only documents dated on or after (YYYY-MM-DD)")
-    search.add_argument("--date-to", help="only documents dated on or before (YYYY-MM-DD)")
-    search.add_argument("--json", action="store_true")
-    _add_paths(search)
+    _add_query_options(search, json_help=None)
     search.set_defaults(handler=_search)
 
     ask = commands.add_parser("ask", help="answer a question with cited figures")
     ask.add_argument("question")
-    ask.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
-    ask.add_argument("--doc-id", action="append", dest="doc_ids", help="only this document")
-    ask.add_argument("--date-from", help="only documents dated on or after (YYYY-MM-DD)")
-    ask.add_argument("--date-to", help="only documents dated on or before (YYYY-MM-DD)")
-    ask.add_argument("--json", action="store_true", help="print the /v1/ask response body")
-    _add_paths(ask)
+    _add_query_options(ask, json_help="print the /v1/ask response body")
     ask.set_defaults(handler=_ask)
 
     evaluate = commands.add_parser(
@@ -89,6 +79,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_paths(serve)
     serve.set_defaults(handler=_serve)
     return parser
+
+
+def _add_query_options(parser: argparse.ArgumentParser, json_help: str | None) -> None:
+    """What `search` and `ask` share: how many passages, filters, JSON output, the index."""
+    parser.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
+    parser.add_argument("--doc-id", action="append", dest="doc_ids", help="only this document")
+    parser.add_argument("--date-from", help="only documents dated on or after (YYYY-MM-DD)")
+    parser.add_argument("--date-to", help="only documents dated on or before (YYYY-MM-DD)")
+    parser.add_argument("--json", action="store_true", help=json_help)
+    _add_paths(parser)
+
+
+def _filters(args: argparse.Namespace):
+    from index.types import Filters
+
+    return Filters(doc_ids=args.doc_ids, date_from=args.date_from, date_to=args.date_to)
 
 
 def _add_paths(parser: argparse.ArgumentParser, corpus: bool = False) -> None:
@@ -141,11 +147,9 @@ def _index_status(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from assistant.retriever import Retriever
-    from index.types import Filters
 
-    filters = Filters(doc_ids=args.doc_ids, date_from=args.date_from, date_to=args.date_to)
     retriever = Retriever.load(_settings(args))
-    passages = retriever.search(args.query, k=args.k, filters=filters)
+    passages = retriever.search(args.query, k=args.k, filters=_filters(args))
     if args.json:
         print(json.dumps({"passages": [p.model_dump(mode="json") for p in passages]}, indent=2))
         return 0
@@ -162,11 +166,9 @@ def _search(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from assistant.answering import Assistant
     from assistant.retriever import Retriever
-    from index.types import Filters
 
-    filters = Filters(doc_ids=args.doc_ids, date_from=args.date_from, date_to=args.date_to)
     assistant = Assistant(Retriever.load(_settings(args)))
-    result = assistant.ask(args.question, filters=filters, top_k=args.k)
+    result = assistant.ask(args.question, filters=_filters(args), top_k=args.k)
     if args.json:
         print(json.dumps({
             "question": result.question, "answer": result.answer.model_dump(mode="json"),
