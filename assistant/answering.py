@@ -48,7 +48,7 @@ class Assistant:
     def __init__(self, retriever: Retriever):
         self.retriever = retriever
         self.settings = retriever.settings
-        self._newest = max((d.date for d in retriever.reader.documents() if d.date), default=None)
+        self._newest = retriever.reader.newest_date()
 
     def ask(
         self,
@@ -96,7 +96,7 @@ class Assistant:
         if not sentences:
             return _abstain(0.0, "no passage matches the question"), [], None
         vectors = self._sentence_vectors(sentences, passages)
-        score_sentences(q, question_vector, vectors, sentences, passages)
+        score_sentences(q, question_vector, vectors, sentences)
         unmentioned = [n for n in q.names if not self._mentioned(n, passages)]
         if unmentioned:
             best = max(s.support for s in sentences)

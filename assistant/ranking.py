@@ -66,28 +66,19 @@ def score_sentences(
     question_vector: np.ndarray,
     sentence_vectors: np.ndarray,
     sentences: list[Sentence],
-    passages: list[Passage],
 ) -> None:
-    """Fill in `dense`, `words` and `support` of each sentence."""
-    coverage = _coverage(question, passages)
+    """Fill in `dense`, `words` and `support` of each sentence. Coverage is the share of the
+    question's words found anywhere in the sentences (that is, in the retrieved passages)."""
     terms = set(question.terms)
-    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+    stems = [set(tokenize(s.text)) for s in sentences]
+    seen = set().union(*stems)
+    coverage = len(terms & seen) / len(terms) if terms else 0.0
+    for sentence, vector, words in zip(sentences, sentence_vectors, stems, strict=True):
         sentence.dense = max(0.0, float(vector @ question_vector))
-        stems = set(tokenize(sentence.text))
-        sentence.words = len(terms & stems) / len(terms) if terms else 0.0
+        sentence.words = len(terms & words) / len(terms) if terms else 0.0
         sentence.support = (
             W_DENSE * sentence.dense + W_WORDS * sentence.words + W_COVERAGE * coverage
         )
-
-
-def _coverage(question: Question, passages: list[Passage]) -> float:
-    """Share of the question's content words found anywhere in the retrieved passages."""
-    if not question.terms:
-        return 0.0
-    seen = set()
-    for passage in passages:
-        seen.update(tokenize(passage.text))
-    return sum(t in seen for t in question.terms) / len(question.terms)
 
 
 def figure_candidates(

@@ -135,6 +135,11 @@ class IndexReader:
             rows.update({(d, t): r for r, d, t in self.db.execute(sql, params)})
         return [np.asarray(self.sentence_vectors[rows[k]]) if k in rows else None for k in keys]
 
+    def newest_date(self) -> dt.date | None:
+        """The date of the newest dated document ("last year" is read against it)."""
+        newest = self.db.execute("SELECT max(date) FROM documents").fetchone()[0]
+        return dt.date.fromisoformat(newest) if newest else None
+
     def documents(self) -> list[Document]:
         sql = (
             "SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks "
