@@ -15,6 +15,8 @@ import numpy as np
 
 from assistant.question import Question, understand
 from assistant.ranking import (
+    MONEY_UNITS,
+    SYMBOL_UNITS,
     Candidate,
     Sentence,
     figure_candidates,
@@ -190,7 +192,7 @@ class Assistant:
 
 
 def _is_money(figure: Figure) -> bool:
-    return (figure.unit or "").upper() in ("VND", "USD", "EUR")
+    return (figure.unit or "").lower() in MONEY_UNITS
 
 
 def _evidence(support: float, time_fit: float) -> float:
@@ -236,7 +238,7 @@ def _compose_figures(chosen: list[Candidate], passages: list[Passage]) -> str:
 
 
 def _noun(f: Figure) -> str:
-    if not f.subject or f.unit in ("%", "points", "VND", "USD", "EUR"):
+    if not f.subject or (f.unit or "").lower() in SYMBOL_UNITS:
         return f" — {f.subject}" if f.subject else ""
     return f" {f.subject}"
 

@@ -25,7 +25,8 @@ W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
 _CONTEXT_WORDS = 8
 _NEAR_WORDS = 3
-_SYMBOL_UNITS = ("%", "points", "vnd", "usd", "eur")
+MONEY_UNITS = ("vnd", "usd", "eur")
+SYMBOL_UNITS = ("%", "points", *MONEY_UNITS)  # units that are not a counted noun
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _unit_fit(question: Question, figure: Figure) -> float:
         nouns = {_stem(question.counted)} if question.counted else set()
         if question.is_follow_up:
             nouns |= set(question.focus)  # "and district clinics?" names what it counts
-        if unit and unit not in _SYMBOL_UNITS:
+        if unit and unit not in SYMBOL_UNITS:
             fit += 0.2 if _stem(unit) in nouns else -0.05
         elif not unit and nouns & set(tokenize(figure.subject or "")):
             fit += 0.2  # "the number of documents ... was over 12.2 million"
@@ -134,7 +135,7 @@ def _unit_fit(question: Question, figure: Figure) -> float:
     elif question.counted and unit == "%":
         fit -= 0.3
     if question.wants_money:
-        fit += 0.15 if unit in ("vnd", "usd", "eur") else -0.05
+        fit += 0.15 if unit in MONEY_UNITS else -0.05
     return fit
 
 

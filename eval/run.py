@@ -74,7 +74,7 @@ def score(question: dict, result: Result) -> dict[str, float | None]:
         )
     if question["kind"] == "conflict" and gold["values"]:
         shown = [f.value for f in answer.figures] if not answer.abstained else []
-        row["conflict_recall"] = sum(_matches_any(v, shown) for v in gold["values"]) / len(
+        row["conflict_recall"] = sum(_matches(v, shown) for v in gold["values"]) / len(
             gold["values"]
         )
     if answerable and gold["phrases"] and not gold["values"]:
@@ -99,10 +99,6 @@ def _retrieval_scores(passages: list[Passage], golds: list[dict]) -> dict[str, f
 
 def _matches(value: float, gold: list[float]) -> bool:
     return any(math.isclose(value, g, rel_tol=1e-6, abs_tol=1e-9) for g in gold)
-
-
-def _matches_any(gold: float, shown: list[float]) -> bool:
-    return _matches(gold, shown)
 
 
 def _normal(text: str) -> str:
@@ -145,7 +141,7 @@ def run_config(name: str, questions: list[dict], assistant: Assistant, baseline)
     return rows
 
 
-def calibrate(rows: list[dict], current: float) -> tuple[float, float]:
+def calibrate(rows: list[dict]) -> tuple[float, float]:
     """The `abstain_below` that maximizes abstention accuracy on these rows, and that accuracy.
 
     Each row's `evidence` is its best support, adjusted for time; answering means evidence >=
@@ -231,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(Retriever.load(settings))
     if args.calibrate:
         rows = run_config("hybrid+figures", load_questions(args.questions, "dev"), assistant, None)
-        cut, acc = calibrate(rows, settings.abstain_below)
+        cut, acc = calibrate(rows)
         now = settings.abstain_below
         print(f"abstain_below = {cut} (dev abstention accuracy {acc:.3f}; now {now})")
         return 0
