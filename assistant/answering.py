@@ -117,7 +117,7 @@ class Assistant:
         squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
         return name in squashed
 
-    def _names_absent_from(self, q: Question, passage: Passage) -> list[str]:
+    def _places_absent_from(self, q: Question, passage: Passage) -> list[str]:
         """Places the question is limited to ('Thanh Hoa province') that the answering passage
         does not name: a figure for the whole country does not answer for one province."""
         text = " ".join(f"{passage.title} {passage.text}".lower().split())
@@ -142,7 +142,7 @@ class Assistant:
             why = "no amount of money in the documents answers this"
             return _abstain(self._confidence(-1.0), why), [], -1.0
         evidence = _evidence(best.sentence.support, best.time_fit)
-        absent = self._names_absent_from(q, passages[best.sentence.passage])
+        absent = self._places_absent_from(q, passages[best.sentence.passage])
         if absent:
             why = f"the passages with figures for this do not mention {', '.join(absent).title()}"
             return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
@@ -169,7 +169,7 @@ class Assistant:
         ranked = sorted(sentences, key=lambda s: -(s.support + 0.05 * passages[s.passage].score))
         best = ranked[0]
         evidence = _evidence(best.support, 0.0)
-        absent = self._names_absent_from(q, passages[best.passage])
+        absent = self._places_absent_from(q, passages[best.passage])
         if absent:
             why = f"the passages on this do not mention {', '.join(absent).title()}"
             return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)

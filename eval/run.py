@@ -27,6 +27,7 @@ from pathlib import Path
 from assistant.answering import Assistant, Result
 from assistant.retriever import Retriever
 from eval.baseline import LangChainBaseline
+from eval.retrieval import is_relevant, load_queries
 from index.settings import Settings
 from index.types import Passage
 
@@ -43,15 +44,6 @@ METRICS = [
     "hit@1", "hit@5", "mrr@10", "ndcg@10", "figure_acc@1", "conflict_recall", "fact_acc",
     "abstention_acc", "false_abstention", "p50_ms", "p95_ms",
 ]  # fmt: skip
-
-
-def load_questions(path: Path, split: str) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return [r for r in rows if split == "all" or r.get("split") == split]
-
-
-def is_relevant(passage: Passage, gold: dict) -> bool:
-    return passage.doc_id == gold["doc_id"] and gold["contains"] in passage.text
 
 
 def score(question: dict, result: Result) -> dict[str, float | None]:
@@ -226,12 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env(data_dir=args.data_dir)
     assistant = Assistant(Retriever.load(settings))
     if args.calibrate:
-        rows = run_config("hybrid+figures", load_questions(args.questions, "dev"), assistant, None)
+        rows = run_config("hybrid+figures", load_queries(args.questions, "dev"), assistant, None)
         cut, acc = calibrate(rows)
         now = settings.abstain_below
         print(f"abstain_below = {cut} (dev abstention accuracy {acc:.3f}; now {now})")
         return 0
-    questions = load_questions(args.questions, args.split)
+    questions = load_queries(args.questions, args.split)
     names = args.config or list(CONFIGS)
     baseline = (
         LangChainBaseline(settings, assistant.retriever.embedder)

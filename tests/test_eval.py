@@ -6,7 +6,8 @@ import pytest
 
 from assistant.answering import Assistant
 from assistant.retriever import Retriever
-from eval.run import DEFAULT_SET, aggregate, load_questions, run_config, score
+from eval.retrieval import load_queries
+from eval.run import DEFAULT_SET, aggregate, run_config, score
 from index.reader import IndexReader
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def assistant(corpus_settings, embedder):
 
 @pytest.fixture(scope="module")
 def test_rows(assistant):
-    return run_config("hybrid+figures", load_questions(DEFAULT_SET, "test"), assistant, None)
+    return run_config("hybrid+figures", load_queries(DEFAULT_SET, "test"), assistant, None)
 
 
 def test_held_out_metrics_stay_above_their_floors(test_rows):
@@ -43,7 +44,7 @@ def test_held_out_metrics_stay_above_their_floors(test_rows):
 
 
 def test_every_figure_stands_in_a_cited_passage_over_the_whole_set(assistant):
-    for q in load_questions(DEFAULT_SET, "all"):
+    for q in load_queries(DEFAULT_SET, "all"):
         result = assistant.ask(q["question"], history=q.get("history"))
         answer = result.answer
         cited = {p.id: p.text for p in result.passages if p.id in answer.citations}

@@ -17,7 +17,8 @@ log = logging.getLogger("reformqa.api")
 
 
 class RetrieverSlot:
-    """Holds the retriever once loaded, or the error that stopped it from loading."""
+    """Holds the retriever and the assistant over it once loaded, or the error that stopped
+    them from loading."""
 
     def __init__(self) -> None:
         self.retriever = None
