@@ -23,6 +23,7 @@ from assistant.ranking import (
     same_quantity,
     score_sentences,
     sentences_of,
+    written_ratio,
 )
 from assistant.retriever import Mode, Retriever
 from index.types import Answer, Figure, Filters, Passage
@@ -30,6 +31,7 @@ from index.types import Answer, Figure, Filters, Passage
 CANDIDATE_PASSAGES = 8  # passages read for sentences and figures, at least
 MAX_CONFLICTS = 3
 CONFLICT_MARGIN = 0.3  # a figure this close to the best one, measuring the same thing, is shown
+_PLACE_REACH = 300  # characters before the answering sentence that may name its place
 _CALIBRATION_SCALE = 0.05  # support units per logit: how fast confidence moves past the threshold
 DOES_NOT_SAY = "The documents do not say."
 
@@ -117,10 +119,12 @@ class Assistant:
         squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
         return name in squashed
 
-    def _places_absent_from(self, q: Question, passage: Passage) -> list[str]:
-        """Places the question is limited to ('Thanh Hoa province') that the answering passage
-        does not name: a figure for the whole country does not answer for one province."""
-        text = " ".join(f"{passage.title} {passage.text}".lower().split())
+    def _places_absent_from(self, q: Question, passage: Passage, sentence: Sentence) -> list[str]:
+        """Places the question is limited to ('Thanh Hoa province') that neither the answering
+        sentence, the text just before it, nor the title names: a figure for the whole country does
+        not answer for one province, even in a passage that names the province elsewhere."""
+        before = passage.text[max(0, sentence.span[0] - _PLACE_REACH) : sentence.span[0]]
+        text = " ".join(f"{passage.title} {before} {sentence.text}".lower().split())
         return [place for place in q.places if place not in text]
 
     def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
@@ -142,7 +146,7 @@ class Assistant:
             why = "no amount of money in the documents answers this"
             return _abstain(self._confidence(-1.0), why), [], -1.0
         evidence = _evidence(best.sentence.support, best.time_fit)
-        absent = self._places_absent_from(q, passages[best.sentence.passage])
+        absent = self._places_absent_from(q, passages[best.sentence.passage], best.sentence)
         if absent:
             why = f"the passages with figures for this do not mention {', '.join(absent).title()}"
             return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
@@ -169,7 +173,7 @@ class Assistant:
         ranked = sorted(sentences, key=lambda s: -(s.support + 0.05 * passages[s.passage].score))
         best = ranked[0]
         evidence = _evidence(best.support, 0.0)
-        absent = self._places_absent_from(q, passages[best.passage])
+        absent = self._places_absent_from(q, passages[best.passage], best)
         if absent:
             why = f"the passages on this do not mention {', '.join(absent).title()}"
             return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
@@ -240,6 +244,9 @@ def _compose_figures(chosen: list[Candidate], passages: list[Passage]) -> str:
 def _noun(f: Figure) -> str:
     if not f.subject or (f.unit or "").lower() in SYMBOL_UNITS:
         return f" — {f.subject}" if f.subject else ""
+    if f.of_total is not None and not written_ratio(f):  # "361 of whom": 361 of 706 people
+        total = int(f.of_total) if f.of_total.is_integer() else f.of_total
+        return f" of {total:,} {f.subject}"
     return f" {f.subject}"
 
 

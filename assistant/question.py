@@ -54,6 +54,7 @@ _NOT_PLACE_WORDS = {
     "which", "what", "each", "every", "the", "this", "that", "a", "an", "how", "in", "of", "for",
     "does", "do", "did", "is", "are", "any", "one", "whose",
 }  # fmt: skip
+_FRAME = re.compile(r"\b(?:what|how)\s+about\b", re.IGNORECASE)  # "what about X?" asks of X
 _RELATIVE = re.compile(r"\b(last|this|previous|past|current)\s+year\b", re.IGNORECASE)
 _INSTRUCTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instruction|prompt|rule|above|previous|context)s?\b|"
@@ -139,7 +140,7 @@ def _read(text: str, newest: dt.date | None) -> Question:
         wants_money=bool(_MONEY_CUES.search(text)),
         wants_change=bool(_CHANGE_CUES.search(text)),
         counted=counted.group(1).lower() if counted else None,
-        terms=(terms := tuple(dict.fromkeys(tokenize(_strip_time(text))))),
+        terms=(terms := tuple(dict.fromkeys(tokenize(_FRAME.sub(" ", _strip_time(text)))))),
         focus=terms,
         names=_names(text),
         places=_places(text),

@@ -24,7 +24,7 @@ from index.types import Figure, Passage
 W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
 _CONTEXT_WORDS = 8
-_NEAR_WORDS = 3
+_NEAR_WORDS = 4
 MONEY_UNITS = ("vnd", "usd", "eur")
 SYMBOL_UNITS = ("%", "points", *MONEY_UNITS)  # units that are not a counted noun
 
@@ -91,9 +91,11 @@ def figure_candidates(
         if not _NUMBER.search(sentence.text):
             continue
         passage = passages[sentence.passage]
-        for figure in _figures_in(passage, sentence):
+        figures = _figures_in(passage, sentence)
+        for figure in figures:
             time_fit = _time_fit(question, figure, passage)
-            score = sentence.support + _figure_fit(question, figure) + 0.15 * time_fit
+            whole = _whole_of(figure, figures)
+            score = sentence.support + _figure_fit(question, figure, whole) + 0.15 * time_fit
             candidates.append(Candidate(figure, sentence, score, time_fit))
     candidates.sort(key=lambda c: -c.score)
     return candidates
@@ -107,12 +109,21 @@ def _figures_in(passage: Passage, sentence: Sentence) -> list[Figure]:
     return extract_figures(sentence.text, passage.date, passage.doc_id, passage.id)
 
 
-def _figure_fit(question: Question, figure: Figure) -> float:
+def _whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
+    """For '361' in '706 people, 361 of whom ...', the 706 it is part of."""
+    if figure.of_total is None or written_ratio(figure):
+        return None
+    return next(
+        (f for f in siblings if f.value == figure.of_total and f.span[0] < figure.span[0]), None
+    )
+
+
+def _figure_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
     """How well the figure's kind, subject and neighbouring words match the question."""
     return (
         _unit_fit(question, figure)
         + _change_fit(question, figure)
-        + _words_fit(question, figure)
+        + _words_fit(question, figure, whole)
         - (0.3 if _value_in_question(figure, question) else 0.0)  # "in the first 10 months"
     )
 
@@ -129,7 +140,7 @@ def _unit_fit(question: Question, figure: Figure) -> float:
             fit += 0.2 if _stem(unit) in nouns else -0.05
         elif not unit and nouns & set(tokenize(figure.subject or "")):
             fit += 0.2  # "the number of documents ... was over 12.2 million"
-    ratio = unit == "%" or figure.of_total is not None
+    ratio = unit == "%" or written_ratio(figure)
     if question.wants_percent and not question.counted:
         fit += 0.15 if ratio else -0.3
     elif question.counted and unit == "%":
@@ -139,19 +150,29 @@ def _unit_fit(question: Question, figure: Figure) -> float:
     return fit
 
 
+def written_ratio(figure: Figure) -> bool:
+    """'53/63', '9 of its 12', 'two-thirds'; not '361' of '706 people, 361 of whom'."""
+    return figure.of_total is not None and (
+        not re.search(r"\d", figure.text) or bool(re.search(r"/|\bof\b|\bin\b", figure.text))
+    )
+
+
 def _change_fit(question: Question, figure: Figure) -> float:
     if figure.change and not question.wants_change:
         return -0.1
     return 0.1 if question.wants_change and figure.change else 0.0
 
 
-def _words_fit(question: Question, figure: Figure) -> float:
-    """The question's words in the figure's subject, next to it, and around it."""
+def _words_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
+    """The question's words in the figure's subject, next to it, and around it. A part ('361 of
+    whom have been resolved') is also near the words of its whole ('706 surplus people')."""
     terms = set(question.terms)
     if not terms:
         return 0.0
     subject = set(tokenize(figure.subject or ""))
     near = _context_terms(figure, _NEAR_WORDS, clause=True)
+    if whole is not None:
+        near |= _context_terms(whole, _NEAR_WORDS, clause=True)
     fit = 0.25 * len(terms & subject) / len(subject) if subject else 0.0
     fit += 0.3 * len(terms & near) / len(terms)
     fit += 0.1 * len(terms & _context_terms(figure, _CONTEXT_WORDS)) / len(terms)
@@ -161,16 +182,17 @@ def _words_fit(question: Question, figure: Figure) -> float:
 
 
 def _context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
-    """Stems of the words around the figure in its sentence (within its clause if asked)."""
+    """Stems of the `width` content words on each side of the figure in its sentence (within
+    its clause, if asked): '361 of whom have been resolved' is near 'resolved'."""
     start = figure.sentence.find(figure.text)
     if start < 0:
         return set()
     before = figure.sentence[:start]
     after = figure.sentence[start + len(figure.text) :]
-    if clause:
-        before, after = re.split(r"[,;:()]", before)[-1], re.split(r"[,;:()]", after)[0]
-    words = [*before.split()[-width:], *after.split()[:width]]
-    return set(tokenize(" ".join(words)))
+    if clause:  # nor past another number or a joined clause: those words are another figure's
+        before = re.split(r"[,;:()]|\d", before)[-1]
+        after = re.split(r"[,;:()]|\d|\b(?:and|but|while|whereas)\b", after)[0]
+    return {*tokenize(before)[-width:], *tokenize(after)[:width]}
 
 
 def _value_in_question(figure: Figure, question: Question) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -148,6 +149,7 @@ class _Reading:
     value_max: float | None = None
     change: str | None = None
     noun_end: int | None = None
+    part_of: _Reading | None = None  # "706 people, 361 of whom": 361 counts part of the 706
 
 
 def extract_figures(
@@ -182,7 +184,26 @@ def extract_from_sentence(sentence: str, doc_date: dt.date | None = None) -> lis
             continue
         readings.append(reading)
         i = reading.last + 1
+    _link_parts(tokens, readings)
     return [_figure(sentence, tokens, r, dates, doc_date) for r in readings]
+
+
+_PART_WORDS = {("of", "whom"), ("of", "which"), ("of", "them"), ("of", "these"), ("among", "them")}
+
+
+def _link_parts(tokens: list[_Token], readings: list[_Reading]) -> None:
+    """'706 surplus people, 361 of whom ...' and '1,086 regulations, of which 437 ...': the
+    second number counts part of the first, so it takes its unit and subject and the first as
+    its total."""
+    for earlier, reading in itertools.pairwise(readings):
+        if reading.unit is not None or reading.of_total is not None:
+            continue
+        if earlier.unit in (None, "%", "points") or earlier.value <= reading.value:
+            continue
+        after = (_word_at(tokens, reading.last + 1), _word_at(tokens, reading.last + 2))
+        before = (_word_at(tokens, reading.first - 2), _word_at(tokens, reading.first - 1))
+        if after in _PART_WORDS or before in _PART_WORDS:
+            reading.unit, reading.of_total, reading.part_of = earlier.unit, earlier.value, earlier
 
 
 # --- reading one number ---------------------------------------------------------------------
@@ -790,7 +811,7 @@ def _figure(
         of_total=_tidy(r.of_total) if r.of_total is not None else None,
         value_max=_tidy(r.value_max) if r.value_max is not None else None,
         change=r.change,
-        subject=_subject(sentence, tokens, r),
+        subject=_subject(sentence, tokens, r.part_of or r),
         as_of=as_of,
         sentence=sentence,
         span=(start, end),

@@ -58,6 +58,14 @@ def test_money_question_and_filters(assistant):
     assert_grounded(result)
 
 
+def test_a_part_of_a_total_is_told_apart_from_the_total(assistant):
+    settled = assistant.ask("How many complaints were settled within the deadline?").answer
+    assert (settled.figures[0].value, settled.figures[0].of_total) == (590, 640)
+    assert "**590** of 640 complaints" in settled.text
+    received = assistant.ask("How many complaints did the citizens' hotline receive?").answer
+    assert received.figures[0].value == 640
+
+
 def test_follow_up_uses_the_history(assistant):
     history = [
         {"role": "user", "content": "How many school buildings did the council approve?"},
@@ -119,3 +127,5 @@ def test_a_question_about_one_place_is_not_answered_with_another_places_figure(a
     answer = assistant.ask(question).answer  # the index knows Quang Ninh, from another document
     assert answer.abstained and "do not mention Quang Ninh" in answer.text
     assert understand("Which province's model was praised?").places == ()
+    named = assistant.ask("How much did Quang Ninh province spend on public investment?").answer
+    assert not named.abstained and named.figures[0].unit == "VND"  # named just before it

@@ -53,6 +53,24 @@ def test_fractions_ranges_and_changes():
     assert (points.value, points.unit, points.change) == (3.4, "points", "increase")
 
 
+def test_a_part_takes_its_whole_as_total_unit_and_subject():
+    whole, part, share = extract_from_sentence(
+        "The district has 706 surplus staff, 361 of whom have been placed, reaching 51.1%.",
+        DOC_DATE,
+    )
+    assert (part.value, part.of_total, part.unit, part.subject) == (
+        361,
+        706,
+        "staff",
+        whole.subject,
+    )
+    assert (share.unit, share.of_total) == ("%", None)
+    before = extract_from_sentence("It received 1,086 dossiers, of which 437 were late.", DOC_DATE)
+    assert (before[1].of_total, before[1].unit) == (1086, "dossiers")
+    apart = extract_from_sentence("It received 1,086 dossiers and 437 were late.", DOC_DATE)
+    assert apart[1].of_total is None
+
+
 @pytest.mark.parametrize(
     "sentence",
     [
