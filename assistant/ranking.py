@@ -23,6 +23,7 @@ from index.types import Figure, Passage
 
 W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
+_JOINED = re.compile(r"\b(?:and|but|while|whereas)\b")
 _CONTEXT_WORDS = 8
 _NEAR_WORDS = 4
 MONEY_UNITS = ("vnd", "usd", "eur")
@@ -189,9 +190,13 @@ def _context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]
         return set()
     before = figure.sentence[:start]
     after = figure.sentence[start + len(figure.text) :]
-    if clause:  # nor past another number or a joined clause: those words are another figure's
+    if clause:  # nor past another number: the words just before a number are its own
         before = re.split(r"[,;:()]|\d", before)[-1]
-        after = re.split(r"[,;:()]|\d|\b(?:and|but|while|whereas)\b", after)[0]
+        after = re.split(r"[,;:()]", after)[0]
+        if _NUMBER.search(after):  # "61.4% and at localities 67.46%": stop at the last "and"
+            after = _NUMBER.split(after)[0]
+            joins = list(_JOINED.finditer(after))
+            after = after[: joins[-1].start()] if joins else after
     return {*tokenize(before)[-width:], *tokenize(after)[:width]}
 
 
