@@ -215,13 +215,29 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.api import create_app
-    from index.tokens import use_tiktoken_cache
 
     settings = _settings(args)
-    use_tiktoken_cache(settings.tiktoken_cache_dir)
     print(f"Reform QA API on http://{settings.host}:{settings.port}  (docs: /docs, ready: /readyz)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    _log_requests_as_json_lines()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,  # ours is one JSON line per request, with its id and route
+    )
     return 0
+
+
+def _log_requests_as_json_lines() -> None:
+    import logging
+
+    access = logging.getLogger("reformqa.access")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -31,3 +31,19 @@ class BadQuery(ReformQAError):
 
 class DocumentNotFound(ReformQAError):
     """An unknown document id."""
+
+
+class Unauthorized(ReformQAError):
+    """A request without a valid API key where one is needed."""
+
+
+class Forbidden(ReformQAError):
+    """A request this server does not allow (writes with no API key configured)."""
+
+
+class BodyTooLarge(ReformQAError):
+    """A request body over the configured limit."""
+
+
+class UnsupportedUpload(ReformQAError):
+    """An uploaded file of a type the corpus cannot hold."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import BadQuery
+from index.errors import BadQuery, DocumentNotFound
 from index.keyword import KeywordIndex
 from index.store import (
     DATABASE,
@@ -23,6 +23,11 @@ from index.store import (
 )
 from index.types import Document, Figure, Filters
 
+_COUNTS = (
+    "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks, "
+    "(SELECT count(DISTINCT json_extract(f.record, '$.sentence') || '|' || "
+    "json_extract(f.record, '$.text')) FROM figures f WHERE f.doc_id = d.id) AS n_figures"
+)
 _PASSAGE_COLUMNS = (
     'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, '
     "d.title, d.source, d.url, d.date"
@@ -140,12 +145,46 @@ class IndexReader:
         newest = self.db.execute("SELECT max(date) FROM documents").fetchone()[0]
         return dt.date.fromisoformat(newest) if newest else None
 
-    def documents(self) -> list[Document]:
+    def documents(self, offset: int = 0, limit: int = -1, with_text: bool = True) -> list[Document]:
+        """Documents oldest first (undated last); `limit` -1 for all of them."""
+        text = "d.text" if with_text else "'' AS text"
         sql = (
-            "SELECT d.*, (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks "
-            "FROM documents d ORDER BY d.date IS NULL, d.date, d.id"
+            "SELECT d.id, d.title, d.date, d.source, d.url, d.language, d.path, d.sha256, "
+            f"{text}, {_COUNTS} FROM documents d "
+            "ORDER BY d.date IS NULL, d.date, d.id LIMIT ? OFFSET ?"
         )
-        return [_document(row) for row in self.db.execute(sql)]
+        return [_document(row) for row in self.db.execute(sql, (limit, offset))]
+
+    def count_documents(self) -> int:
+        return self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+    def document(self, doc_id: str) -> Document:
+        sql = f"SELECT d.*, {_COUNTS} FROM documents d WHERE d.id = ?"
+        row = self.db.execute(sql, (doc_id,)).fetchone()
+        if row is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return _document(row)
+
+    def figures(self, doc_id: str | None = None, unit: str | None = None) -> list[Figure]:
+        """Stored figures in reading order, optionally of one document or one unit. A figure
+        in the overlap of two chunks is stored twice and listed once."""
+        clauses, params = [], []
+        if doc_id is not None:
+            clauses.append("f.doc_id = ?")
+            params.append(doc_id)
+        if unit is not None:
+            clauses.append("lower(f.unit) = lower(?)")
+            params.append(unit)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = (
+            "SELECT f.record FROM figures f JOIN chunks c ON c.rowid = f.chunk_row "
+            f"{where} ORDER BY f.doc_id, c.position, f.position"
+        )
+        found: dict[tuple, Figure] = {}
+        for (record,) in self.db.execute(sql, params):
+            figure = Figure.model_validate_json(record)
+            found.setdefault((figure.doc_id, figure.sentence, figure.text), figure)
+        return list(found.values())
 
     def _check_known(self, doc_ids: list[str]) -> None:
         if not doc_ids:
@@ -169,4 +208,5 @@ def _document(row: sqlite3.Row) -> Document:
         path=row["path"],
         sha256=row["sha256"],
         chunks=row["n_chunks"],
+        figures=row["n_figures"],
     )

@@ -30,6 +30,18 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     tiktoken_cache_dir: Path = field(default=Path(".cache/tiktoken"))
+    # API: keys (comma-separated) for X-API-Key; writes always need one, reads only if asked
+    api_keys: str = ""
+    read_requires_key: bool = False
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    max_body_bytes: int = 2_000_000
+    max_upload_bytes: int = 1_000_000
+
+    def key_list(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    def origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip() for o in self.cors_origins.split(",") if o.strip())
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -72,6 +84,10 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
     try:
         if issubclass(kind, Path):
             return Path(raw)
+        if kind is bool:
+            if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
         if kind is int:
             return int(raw)
         if kind is float:

@@ -18,6 +18,7 @@ class Document(BaseModel):
     path: str | None = None
     sha256: str = ""
     chunks: int | None = Field(None, description="Number of chunks in the index")
+    figures: int | None = Field(None, description="Number of figures stored with its chunks")
 
 
 class Figure(BaseModel):

@@ -76,9 +76,10 @@ def run_cli(*args: str, timeout: float = 300, **env: str) -> subprocess.Complete
 
 
 class Server:
-    def __init__(self, base_url: str, process: subprocess.Popen):
+    def __init__(self, base_url: str, process: subprocess.Popen, log: Path | None = None):
         self.base_url = base_url
         self.process = process
+        self.log = log
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -94,19 +95,23 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(fixture_settings) -> Iterator[Server]:
-    """`reformqa serve` on a free loopback port, over the fixture index."""
+def server(fixture_settings, tmp_path_factory) -> Iterator[Server]:
+    """`reformqa serve` on a free loopback port, over the fixture index; its log in a file (a
+    pipe nobody reads would fill up and stall the server)."""
     port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed after the process ends
     process = subprocess.Popen(
         [REFORMQA, "serve", "--port", str(port), "--data-dir", str(fixture_settings.data_dir)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
-    srv = Server(f"http://127.0.0.1:{port}", process)
+    srv = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
         srv.wait_ready()
         yield srv
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()

@@ -7,11 +7,14 @@ import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from assistant.api.observe import BodyLimit, Metrics, Observe
 from assistant.api.problems import install_problem_handlers
-from assistant.api.routes import router
+from assistant.api.routes import router, v1
 from index.errors import IndexNotReady, ReformQAError
 from index.settings import Settings
+from index.tokens import seed_tiktoken_cache, use_tiktoken_cache
 
 log = logging.getLogger("reformqa.api")
 
@@ -60,6 +63,8 @@ class RetrieverSlot:
 
 def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    seed_tiktoken_cache(settings.tiktoken_cache_dir)  # /v1/context counts tokens offline
+    use_tiktoken_cache(settings.tiktoken_cache_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -78,6 +83,18 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     )
     app.state.settings = settings
     app.state.slot = slot or RetrieverSlot()
+    app.state.metrics = metrics = Metrics()
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(v1)
+    if settings.origin_list():  # none by default: browsers on other origins are refused
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.origin_list()),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe, metrics=metrics)  # added last: outermost, sees every response
     return app

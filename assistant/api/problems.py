@@ -11,11 +11,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import (
     BadQuery,
+    BodyTooLarge,
     DocumentNotFound,
+    Forbidden,
     IndexMismatch,
     IndexNotFound,
     IndexNotReady,
     ReformQAError,
+    Unauthorized,
+    UnsupportedUpload,
 )
 
 log = logging.getLogger("reformqa.api")
@@ -26,14 +30,22 @@ _TYPE_ROOT = "https://reformqa.local/problems/"
 _DOMAIN_ERRORS: list[tuple[type[ReformQAError], int, str, str]] = [
     (BadQuery, 400, "bad-query", "Bad query"),
     (DocumentNotFound, 404, "not-found", "Not found"),
+    (Unauthorized, 401, "unauthorized", "API key required"),
+    (Forbidden, 403, "forbidden", "Not allowed"),
+    (BodyTooLarge, 413, "body-too-large", "Request body too large"),
+    (UnsupportedUpload, 415, "unsupported-upload", "Unsupported upload"),
     (IndexNotReady, 503, "index-loading", "Index is loading"),
     (IndexNotFound, 503, "index-missing", "No index has been built"),
     (IndexMismatch, 503, "index-mismatch", "Index does not match this server"),
 ]
 
 
+def problem_body(status: int, slug: str, title: str, detail: str) -> dict:
+    return {"type": _TYPE_ROOT + slug, "title": title, "status": status, "detail": detail}
+
+
 def problem(status: int, slug: str, title: str, detail: str, **headers: str) -> JSONResponse:
-    body = {"type": _TYPE_ROOT + slug, "title": title, "status": status, "detail": detail}
+    body = problem_body(status, slug, title, detail)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
 
 
@@ -48,6 +60,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, slug, title in _DOMAIN_ERRORS:
         if isinstance(exc, kind):
             headers = {"Retry-After": "5"} if status == 503 else {}
+            if status == 401:
+                headers = {"WWW-Authenticate": "APIKey"}
             return problem(status, slug, title, str(exc), **headers)
     return problem(400, "bad-request", "Bad request", str(exc))
 

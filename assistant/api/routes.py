@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from assistant import catalog, context
+from assistant.api.keys import read_access
 from assistant.api.schemas import (
     AskRequest,
     AskResponse,
+    ContextPassage,
+    ContextRequest,
+    ContextResponse,
+    DocumentDetail,
+    DocumentPage,
+    FigurePage,
     Health,
     Readiness,
     SearchRequest,
@@ -16,8 +27,11 @@ from assistant.api.schemas import (
 )
 
 router = APIRouter()
+v1 = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(read_access)])
 _PROBLEM = {"content": {"application/problem+json": {}}}
-_ERRORS = {400: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
+_ERRORS = {400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
+_LOOKUP_ERRORS = {401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip")]
 
 
 @router.get("/healthz", response_model=Health, tags=["ops"])
@@ -40,7 +54,7 @@ def readyz(request: Request) -> Readiness:
     )
 
 
-@router.post("/v1/search", response_model=SearchResponse, responses=_ERRORS, tags=["v1"])
+@v1.post("/search", response_model=SearchResponse, responses=_ERRORS)
 def search(body: SearchRequest, request: Request) -> SearchResponse:
     """The best passages for a query, hybrid dense + BM25, with optional filters."""
     retriever = request.app.state.slot.get()
@@ -50,7 +64,7 @@ def search(body: SearchRequest, request: Request) -> SearchResponse:
     return SearchResponse(passages=passages, timings_ms={"search": round(elapsed, 2)})
 
 
-@router.post("/v1/ask", response_model=AskResponse, responses=_ERRORS, tags=["v1"])
+@v1.post("/ask", response_model=AskResponse, responses=_ERRORS)
 def ask(body: AskRequest, request: Request) -> AskResponse:
     """A short answer quoting figures exactly as written, with their dates and cited passages;
     both figures where documents disagree; `abstained: true` when the documents do not say."""
@@ -63,3 +77,72 @@ def ask(body: AskRequest, request: Request) -> AskResponse:
         passages=result.passages,
         timings_ms=result.timings_ms,
     )
+
+
+@v1.post("/context", response_model=ContextResponse, responses=_ERRORS)
+def build_context(body: ContextRequest, request: Request) -> ContextResponse:
+    """The best passages packed into `max_tokens` (counted with tiktoken), each under a citation
+    label, for clients that feed their own language model."""
+    retriever = request.app.state.slot.get()
+    passages = retriever.search(body.query, k=body.top_k, filters=body.filters)
+    packed = context.pack(passages, body.max_tokens, body.encoding)
+    return ContextResponse(
+        context=packed.text,
+        tokens=packed.tokens,
+        max_tokens=body.max_tokens,
+        encoding=packed.encoding,
+        passages=[
+            ContextPassage(label=p.label, tokens=p.tokens, truncated=p.truncated, passage=p.passage)
+            for p in packed.packed
+        ],
+    )
+
+
+@v1.get("/documents", response_model=DocumentPage, responses=_LOOKUP_ERRORS)
+def list_documents(
+    request: Request,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 20,
+) -> DocumentPage:
+    """The indexed documents (metadata, chunk and figure counts), oldest first, a page at a time."""
+    reader = request.app.state.slot.get().reader
+    items = reader.documents(offset=offset, limit=limit, with_text=False)
+    return DocumentPage(items=items, total=reader.count_documents(), offset=offset, limit=limit)
+
+
+@v1.get("/documents/{doc_id}", response_model=DocumentDetail, responses=_LOOKUP_ERRORS)
+def get_document(doc_id: str, request: Request) -> DocumentDetail:
+    """One document: its metadata, cleaned text and every figure extracted from it."""
+    reader = request.app.state.slot.get().reader
+    return DocumentDetail(document=reader.document(doc_id), figures=reader.figures(doc_id=doc_id))
+
+
+@v1.get("/figures", response_model=FigurePage, responses=_LOOKUP_ERRORS)
+def search_figures(
+    request: Request,
+    subject: Annotated[
+        str | None, Query(max_length=200, description="Words the figure's subject must hold")
+    ] = None,
+    doc_id: Annotated[str | None, Query(max_length=200, description="Only this document")] = None,
+    unit: Annotated[str | None, Query(max_length=50, description="'%', 'VND', 'cards'")] = None,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 50,
+) -> FigurePage:
+    """Extracted figures, newest first, for dashboards: by subject words, document and unit."""
+    reader = request.app.state.slot.get().reader
+    found = catalog.find_figures(reader, subject=subject, doc_id=doc_id, unit=unit)
+    return FigurePage(
+        items=found[offset : offset + limit], total=len(found), offset=offset, limit=limit
+    )
+
+
+@router.get("/metrics", response_class=Response, tags=["ops"])
+def metrics(request: Request) -> Response:
+    """Prometheus text format: requests and latencies by route, the index's size."""
+    state = request.app.state
+    retriever = state.slot.retriever
+    state.metrics.ready.set(1 if retriever is not None else 0)
+    if retriever is not None:
+        state.metrics.documents.set(retriever.reader.manifest.documents)
+        state.metrics.chunks.set(retriever.reader.manifest.chunks)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from index.settings import Settings
-from index.types import Answer, Filters, Passage
+from index.types import Answer, Document, Figure, Filters, Passage
 
 # The schema states the default limits; the retriever enforces the configured ones.
 MAX_QUERY_CHARS = Settings.max_query_chars
@@ -79,3 +79,76 @@ class Readiness(BaseModel):
     documents: int
     chunks: int
     built_at: str
+
+
+class ContextRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"query": "ID cards issued by 2023", "max_tokens": 800}],
+        },
+    )
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for")
+    max_tokens: int = Field(1500, ge=64, le=32_000, description="Token budget for the context")
+    encoding: Literal["cl100k_base", "o200k_base"] = Field(
+        "cl100k_base", description="tiktoken encoding the budget is counted in"
+    )
+    top_k: int = Field(20, ge=1, le=MAX_TOP_K, description="Passages considered, best first")
+    filters: Filters | None = None
+
+
+class ContextPassage(BaseModel):
+    label: str = Field(description="Citation label heading the passage in `context`, e.g. [1]")
+    tokens: int = Field(description="Tokens of this passage's block (label line and text)")
+    truncated: bool = Field(False, description="Cut to fit: only when the best one alone is over")
+    passage: Passage
+
+
+class ContextResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "context": "[1] Prime Minister ..., 2023-02-03\nTo date, more than 76 ...",
+                    "tokens": 212,
+                    "max_tokens": 800,
+                    "encoding": "cl100k_base",
+                    "passages": [],
+                }
+            ]
+        }
+    )
+
+    context: str = Field(description="Passages joined by blank lines, each under its label")
+    tokens: int = Field(description="Exact token count of `context` in `encoding`")
+    max_tokens: int
+    encoding: str
+    passages: list[ContextPassage]
+
+
+class DocumentPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 5, "offset": 0, "limit": 20}]}
+    )
+
+    items: list[Document] = Field(description="Metadata only: `text` is empty here")
+    total: int
+    offset: int
+    limit: int
+
+
+class DocumentDetail(BaseModel):
+    document: Document
+    figures: list[Figure] = Field(description="Every figure extracted from it, in reading order")
+
+
+class FigurePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "total": 0, "offset": 0, "limit": 50}]}
+    )
+
+    items: list[Figure]
+    total: int
+    offset: int
+    limit: int

@@ -1,0 +1,37 @@
+"""API keys (X-API-Key): always for writes, for reads only when settings say so.
+
+Keys come from settings and are compared in constant time; they are never logged (the access
+log holds no headers).
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
+
+from index.errors import Forbidden, Unauthorized
+
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key from settings")
+
+
+def read_access(request: Request, key: str | None = Security(_HEADER)) -> None:
+    settings = request.app.state.settings
+    if settings.read_requires_key:
+        _check(key, settings.key_list())
+
+
+def write_access(request: Request, key: str | None = Security(_HEADER)) -> None:
+    keys = request.app.state.settings.key_list()
+    if not keys:
+        raise Forbidden("writes are disabled: no API key is configured (set REFORMQA_API_KEYS)")
+    _check(key, keys)
+
+
+def _check(given: str | None, keys: tuple[str, ...]) -> None:
+    if not given:
+        raise Unauthorized("this needs an X-API-Key header")
+    matches = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]  # all compared
+    if not any(matches):
+        raise Unauthorized("the X-API-Key is not valid")

@@ -1,0 +1,126 @@
+"""Per-request plumbing: a request id, one JSON log line, Prometheus metrics, a body size cap.
+
+Written as plain ASGI middleware (no BaseHTTPMiddleware) so that streaming bodies are counted
+as they arrive and nothing is buffered twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from assistant.api.problems import PROBLEM_JSON, problem_body
+from index.errors import BodyTooLarge
+
+log = logging.getLogger("reformqa.access")
+REQUEST_ID = "x-request-id"
+_GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class Metrics:
+    """The app's own registry: request counts and latencies by route, the index's size."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "reformqa_requests", "HTTP requests", ["method", "route", "status"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "reformqa_request_seconds", "Time to answer a request", ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )  # fmt: skip
+        self.documents = Gauge("reformqa_index_documents", "Documents", registry=self.registry)
+        self.chunks = Gauge("reformqa_index_chunks", "Chunks", registry=self.registry)
+        self.ready = Gauge(
+            "reformqa_index_ready", "1 when the index answers", registry=self.registry
+        )
+
+
+class Observe:
+    """Request id in and out (X-Request-ID), an access log line, metrics."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        given = _header(scope, REQUEST_ID)
+        request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
+        status = 500
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            log.info(json.dumps({
+                "request_id": request_id, "method": scope["method"], "route": route,
+                "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
+            }))  # fmt: skip
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413, by their declared length or as they stream in."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = _header(scope, "content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            return await _send_problem(send, 413, self._detail())
+        received = 0
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self._detail())  # mapped to 413 by the problem handlers
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+    def _detail(self) -> str:
+        return f"the request body is over the limit of {self.max_bytes:,} bytes"
+
+
+def _header(scope, name: str) -> str | None:
+    wanted = name.encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+async def _send_problem(send, status: int, detail: str) -> None:
+    body = json.dumps(problem_body(status, "body-too-large", "Request body too large", detail))
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": body.encode()})
