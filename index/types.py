@@ -8,6 +8,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Document(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "land_registry",
+                    "title": "Land registry goes online",
+                    "date": "2023-09-01",
+                    "source": "Example Land Agency",
+                    "url": None,
+                    "language": "en",
+                    "text": "",
+                    "path": "land_registry.txt",
+                    "sha256": "9f2c...",
+                    "chunks": 2,
+                    "figures": 5,
+                }
+            ]
+        }
+    )
+
     id: str = Field(description="Stable id: the file name without its extension")
     title: str
     date: dt.date | None = Field(None, description="Meeting or publication date")
@@ -23,6 +43,29 @@ class Document(BaseModel):
 
 class Figure(BaseModel):
     """A number as written in a sentence, typed at ingest (index.figures)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "value": 76000000,
+                    "text": "more than 76 million",
+                    "qualifier": "more_than",
+                    "unit": "cards",
+                    "of_total": None,
+                    "value_max": None,
+                    "change": None,
+                    "subject": "electronic chip-embedded citizen identification cards",
+                    "as_of": "2023-02-03",
+                    "sentence": "To date, more than 76 million electronic chip-embedded "
+                    "citizen identification cards have been issued to citizens.",
+                    "span": [56, 76],
+                    "doc_id": "000_09fe290d33704444",
+                    "chunk_id": "000_09fe290d33704444#0004",
+                }
+            ]
+        }
+    )
 
     value: float = Field(description="Scaled: '76 million' -> 76000000, '52.8%' -> 52.8")
     text: str = Field(description="As written, qualifier and scale included")
@@ -117,6 +160,22 @@ class Filters(BaseModel):
 
 
 class Answer(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "**more than 76 million** electronic chip-embedded citizen "
+                    "identification cards (as of 2023-02-03) [1].",
+                    "abstained": False,
+                    "confidence": 0.97,
+                    "figures": [],
+                    "conflicts": [],
+                    "citations": ["000_09fe290d33704444#0004"],
+                }
+            ]
+        }
+    )
+
     text: str = Field(description="Short answer; [n] cites passages[n-1]; quotes are verbatim")
     abstained: bool = Field(description="True when the documents do not answer the question")
     confidence: float = Field(ge=0.0, le=1.0, description="How well the evidence answers, 0..1")

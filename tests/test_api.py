@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.api.app import RetrieverSlot
+from assistant.api.openapi import SNAPSHOT, live_schema, render
 
 PROBLEM = "application/problem+json"
 
@@ -102,10 +103,20 @@ def test_a_missing_index_is_reported_by_readyz(tmp_path, fixture_settings):
         _assert_problem(client.get("/readyz"), 503, "reformqa index build")
 
 
-def test_the_openapi_document_describes_v1_search(fixture_settings):
-    schema = create_app(fixture_settings, slot=RetrieverSlot()).openapi()
-    assert "/v1/search" in schema["paths"]
-    assert "Passage" in schema["components"]["schemas"]
+def test_the_checked_in_openapi_document_is_the_live_one_with_examples_on_every_model():
+    schema = live_schema()
+    assert render(schema) == SNAPSHOT.read_text(encoding="utf-8"), (
+        "the /v1 schema changed: review it, then run `python -m assistant.api.openapi`"
+    )
+    assert {"/v1/search", "/v1/ask", "/v1/context", "/v1/documents", "/v1/figures"} <= set(
+        schema["paths"]
+    )
+    bare = [
+        name
+        for name, model in schema["components"]["schemas"].items()
+        if "examples" not in model and name not in ("HTTPValidationError", "ValidationError")
+    ]
+    assert bare == []
 
 
 def test_ask_returns_an_answer_with_cited_passages(server):

@@ -26,7 +26,10 @@ class SearchRequest(BaseModel):
 
 
 class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "user", "content": "How many ID cards?"}]},
+    )
 
     role: Literal["user", "assistant"]
     content: str = Field(max_length=MAX_QUERY_CHARS * 5)
@@ -58,6 +61,26 @@ class AskRequest(BaseModel):
 
 
 class AskResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "How many ID cards by 2023?",
+                    "answer": {
+                        "text": "**more than 76 million** ... [1].",
+                        "abstained": False,
+                        "confidence": 0.97,
+                        "figures": [],
+                        "conflicts": [],
+                        "citations": ["000_09fe290d33704444#0004"],
+                    },
+                    "passages": [],
+                    "timings_ms": {"retrieve": 31.2, "answer": 7.9, "total": 39.1},
+                }
+            ]
+        }
+    )
+
     question: str
     answer: Answer
     passages: list[Passage] = Field(description="[n] in the answer text is passages[n-1]")
@@ -65,15 +88,35 @@ class AskResponse(BaseModel):
 
 
 class SearchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"passages": [], "timings_ms": {"search": 28.4}}]}
+    )
+
     passages: list[Passage]
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "model": "sentence-transformers/all-MiniLM-L6-v2",
+                    "documents": 5,
+                    "chunks": 48,
+                    "built_at": "2026-11-23T12:53:12+00:00",
+                }
+            ]
+        }
+    )
+
     status: str
     model: str
     documents: int
@@ -99,6 +142,28 @@ class ContextRequest(BaseModel):
 
 
 class ContextPassage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "[1]",
+                    "tokens": 212,
+                    "truncated": False,
+                    "passage": {
+                        "id": "land_registry#0000",
+                        "doc_id": "land_registry",
+                        "title": "Land registry goes online",
+                        "date": "2023-09-01",
+                        "text": "More than 1.2 million ...",
+                        "score": 0.91,
+                        "span": [0, 420],
+                        "figures": [],
+                    },
+                }
+            ]
+        }
+    )
+
     label: str = Field(description="Citation label heading the passage in `context`, e.g. [1]")
     tokens: int = Field(description="Tokens of this passage's block (label line and text)")
     truncated: bool = Field(False, description="Cut to fit: only when the best one alone is over")
@@ -139,6 +204,22 @@ class DocumentPage(BaseModel):
 
 
 class DocumentDetail(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": {
+                        "id": "land_registry",
+                        "title": "Land registry goes online",
+                        "date": "2023-09-01",
+                        "text": "The land agency finished moving its registry online. ...",
+                    },
+                    "figures": [],
+                }
+            ]
+        }
+    )
+
     document: Document
     figures: list[Figure] = Field(description="Every figure extracted from it, in reading order")
 
