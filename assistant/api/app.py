@@ -42,11 +42,13 @@ class RetrieverSlot:
 
     def load(self, settings: Settings) -> None:
         from assistant.answering import Assistant
+        from assistant.context import encoding
         from assistant.retriever import Retriever
 
         try:
             retriever = Retriever.load(settings)
             retriever.warm_up()
+            encoding("cl100k_base")  # tiktoken reads its file on first use: not on a request
             self.assistant = Assistant(retriever)
             self.retriever = retriever
             log.info("index ready: %s", retriever.reader.version)
