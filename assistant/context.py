@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from index.tokens import ENCODINGS as SEEDED
 from index.types import Passage
 
-ENCODINGS = ("cl100k_base", "o200k_base")
+ENCODINGS = tuple(SEEDED)  # the encodings seeded into the offline cache, and no others
 SEPARATOR = "\n\n"
 
 

@@ -91,7 +91,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = _header(scope, "content-length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            return await _send_problem(send, 413, self._detail())
+            return await _send_too_large(send, self._detail())
         received = 0
 
         async def counted_receive():
@@ -117,10 +117,10 @@ def _header(scope, name: str) -> str | None:
     return None
 
 
-async def _send_problem(send, status: int, detail: str) -> None:
-    body = json.dumps(problem_body(status, "body-too-large", "Request body too large", detail))
+async def _send_too_large(send, detail: str) -> None:
+    body = json.dumps(problem_body(413, "body-too-large", "Request body too large", detail))
     await send({
-        "type": "http.response.start", "status": status,
+        "type": "http.response.start", "status": 413,
         "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")],
     })  # fmt: skip
     await send({"type": "http.response.body", "body": body.encode()})

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.context import ENCODINGS
 from index.settings import Settings
 from index.types import Answer, Document, Figure, Filters, Passage
 
@@ -134,7 +135,7 @@ class ContextRequest(BaseModel):
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for")
     max_tokens: int = Field(1500, ge=64, le=32_000, description="Token budget for the context")
-    encoding: Literal["cl100k_base", "o200k_base"] = Field(
+    encoding: Literal[ENCODINGS] = Field(  # type: ignore[valid-type]
         "cl100k_base", description="tiktoken encoding the budget is counted in"
     )
     top_k: int = Field(20, ge=1, le=MAX_TOP_K, description="Passages considered, best first")
