@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -76,7 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="default 127.0.0.1")
     serve.add_argument("--port", type=int, help="default 8000")
-    _add_paths(serve)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default 1)"
+    )
+    _add_paths(serve, corpus=True)
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -215,29 +219,21 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.api import create_app
+    from assistant.api.observe import log_requests_as_json_lines
 
     settings = _settings(args)
     print(f"Reform QA API on http://{settings.host}:{settings.port}  (docs: /docs, ready: /readyz)")
-    _log_requests_as_json_lines()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,  # ours is one JSON line per request, with its id and route
-    )
+    log_requests_as_json_lines()
+    options = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    options["access_log"] = False  # ours is one JSON line per request, with its id and route
+    if args.workers > 1:
+        # Worker processes import the app themselves and read their settings from the
+        # environment, so the command line's settings go there first.
+        os.environ.update(settings.as_env())
+        uvicorn.run("assistant.api.app:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return 0
-
-
-def _log_requests_as_json_lines() -> None:
-    import logging
-
-    access = logging.getLogger("reformqa.access")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(handler)
-    access.setLevel(logging.INFO)
-    access.propagate = False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -76,6 +76,13 @@ class Settings:
         """What the index depends on besides the corpus and the model: recorded in the manifest."""
         return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
 
+    def as_env(self) -> dict[str, str]:
+        """REFORMQA_* variables that `from_env` reads back into these settings."""
+        return {
+            f"REFORMQA_{k.upper()}": str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in self.as_dict().items()
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 

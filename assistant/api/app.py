@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from assistant.api.observe import BodyLimit, Metrics, Observe
+from assistant.api.observe import BodyLimit, Metrics, Observe, log_requests_as_json_lines
 from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
 from index.errors import IndexNotReady, ReformQAError
@@ -100,3 +100,9 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Observe, metrics=metrics)  # added last: outermost, sees every response
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one `reformqa serve --workers N` process: settings from the environment."""
+    log_requests_as_json_lines()
+    return create_app(Settings.from_env())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 import uuid
 
@@ -124,3 +125,14 @@ async def _send_too_large(send, detail: str) -> None:
         "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")],
     })  # fmt: skip
     await send({"type": "http.response.body", "body": body.encode()})
+
+
+def log_requests_as_json_lines() -> None:
+    """Access lines go to stderr as they are (each is already one JSON object)."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
