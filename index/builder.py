@@ -11,22 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from index.embedder import Embedder, resolve_model
-from index.figures import extract_figures
-from index.keyword import KeywordIndex
 from index.loader import corpus_files, corpus_hash, load_corpus
 from index.sentences import sentence_spans
 from index.settings import Settings
-from index.store import (
-    DATABASE,
-    FORMAT_VERSION,
-    KEYWORDS,
-    SENTENCE_VECTORS,
-    VECTORS,
-    DataDir,
-    Manifest,
-    create_database,
-    write_manifest,
-)
+from index.snapshot import Snapshot
+from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
 from index.types import Chunk, Document
 
 _ENCODE_BLOCK = 256  # texts per progress step
@@ -96,15 +85,13 @@ def build_index(
         )
         chunks = _split_all(documents, splitter, bar)
         sentences = distinct_sentences(chunks)
-        _write_texts(staging, documents, chunks, sentences)
         encode_started = time.perf_counter()
         vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
         encode_seconds = time.perf_counter() - encode_started
-        _write_vectors(staging, vectors)
         sentence_vectors = _encode_all(
             [text for _, text in sentences], embedder, bar, "embedding sentences"
         )
-        np.save(staging / SENTENCE_VECTORS, sentence_vectors.astype(np.float32))
+        Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors).write(staging)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -157,63 +144,6 @@ def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.nda
     if not blocks:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     return np.vstack(blocks)
-
-
-def _write_texts(
-    folder: Path,
-    documents: list[Document],
-    chunks: list[Chunk],
-    sentences: list[tuple[str, str]],
-) -> None:
-    """Documents, chunks, figures and sentences into SQLite (one transaction); BM25 arrays."""
-    conn = create_database(folder / DATABASE)
-    with conn:
-        conn.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (d.id, d.title, d.date.isoformat() if d.date else None, d.source, d.url,
-                 d.language, d.path, d.sha256, d.text)
-                for d in documents
-            ],
-        )  # fmt: skip
-        conn.executemany(
-            'INSERT INTO chunks (rowid, id, doc_id, position, start, "end", text, n_tokens) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (row, c.id, c.doc_id, c.position, c.start, c.end, c.text, c.n_tokens)
-                for row, c in enumerate(chunks)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)", _figure_rows(documents, chunks)
-        )
-        conn.executemany(
-            "INSERT INTO sentences (rowid, doc_id, text) VALUES (?, ?, ?)",
-            [(row, doc_id, text) for row, (doc_id, text) in enumerate(sentences)],
-        )
-    conn.close()
-    (folder / KEYWORDS).mkdir()
-    KeywordIndex.build([c.text for c in chunks]).save(folder / KEYWORDS)
-
-
-def _figure_rows(documents: list[Document], chunks: list[Chunk]):
-    dates = {d.id: d.date for d in documents}
-    for row, chunk in enumerate(chunks):
-        figures = extract_figures(chunk.text, dates[chunk.doc_id], chunk.doc_id, chunk.id)
-        for position, fig in enumerate(figures):
-            yield (
-                row, chunk.doc_id, position, fig.value, fig.unit,
-                fig.as_of.isoformat() if fig.as_of else None, fig.model_dump_json(),
-            )  # fmt: skip
-
-
-def _write_vectors(folder: Path, vectors: np.ndarray) -> None:
-    """Exact inner-product search; vector ids are the chunks' SQLite rowids."""
-    import faiss
-
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-    index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
-    faiss.write_index(index, str(folder / VECTORS))
 
 
 class _NoProgress:

@@ -47,3 +47,11 @@ class BodyTooLarge(ReformQAError):
 
 class UnsupportedUpload(ReformQAError):
     """An uploaded file of a type the corpus cannot hold."""
+
+
+class Conflict(ReformQAError):
+    """A change that clashes with what the index holds (an id already taken, ...)."""
+
+
+class Busy(ReformQAError):
+    """Another change to the index is still running."""

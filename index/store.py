@@ -21,13 +21,14 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from index.errors import IndexMismatch, IndexNotFound, ReformQAError
+from index.errors import Busy, IndexMismatch, IndexNotFound
 
 FORMAT_VERSION = 2  # 2: figures and sentence vectors
 MANIFEST = "manifest.json"
@@ -118,13 +119,19 @@ class DataDir:
         return read_manifest(version) if version else None
 
     @contextlib.contextmanager
-    def build_lock(self) -> Iterator[None]:
+    def build_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One writer at a time across processes; waits up to `wait` seconds for another."""
         self.root.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait
         with open(self.root / ".build.lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise ReformQAError(f"another build is running in {self.root}") from exc
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError as exc:
+                    if time.monotonic() >= deadline:
+                        raise Busy(f"another build is running in {self.root}") from exc
+                    time.sleep(0.05)
             yield
 
     @contextlib.contextmanager
@@ -146,17 +153,19 @@ class DataDir:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX) :]}"
         _fsync_tree(staging)
+        previous = self.current()
         os.rename(staging, final)
         tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"
         os.symlink(final.relative_to(self.root), tmp_link)
         os.replace(tmp_link, self.current_link)
-        _fsync_dir(self.root)
-        self._remove_old_versions(keep=final)
+        fsync_dir(self.root)
+        # The previous version stays one more round: requests still running read it.
+        self._remove_old_versions(keep={final, previous})
         return final
 
-    def _remove_old_versions(self, keep: Path) -> None:
+    def _remove_old_versions(self, keep: set[Path | None]) -> None:
         for version in self.versions.glob("v-*"):
-            if version != keep:
+            if version.resolve() not in {k.resolve() for k in keep if k is not None}:
                 shutil.rmtree(version, ignore_errors=True)
 
 
@@ -192,10 +201,10 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -81,14 +81,18 @@ def test_an_empty_corpus_fails_the_build(tmp_path, fixture_settings, embedder):
         build_index(settings, embedder=embedder)
 
 
-def test_a_rebuild_swaps_versions_and_removes_the_old_one(writable_index, embedder):
+def test_a_rebuild_swaps_versions_and_keeps_only_the_previous_one(writable_index, embedder):
+    """The previous version stays for requests still reading it; older ones are removed."""
     data_dir = DataDir(writable_index.data_dir)
-    before = data_dir.require_current()
+    first = data_dir.require_current()
     (writable_index.corpus_dir / "new.txt").write_text("Officials approved 12 new procedures.")
-    report = build_index(writable_index, embedder=embedder)
-    assert report.version == data_dir.require_current() != before
-    assert not before.exists()
-    assert report.documents == 5
+    second = build_index(writable_index, embedder=embedder)
+    assert second.version == data_dir.require_current() != first
+    assert first.exists() and second.documents == 5
+    (writable_index.corpus_dir / "newer.txt").write_text("Officials approved 14 procedures.")
+    third = build_index(writable_index, embedder=embedder)
+    assert sorted(data_dir.versions.glob("v-*")) == sorted([second.version, third.version])
+    assert not first.exists()
 
 
 def test_a_killed_build_leaves_the_previous_index_working(writable_index, embedder):

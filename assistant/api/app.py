@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,43 +15,57 @@ from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
 from index.errors import IndexNotReady, ReformQAError
 from index.settings import Settings
+from index.store import DataDir, read_manifest
 from index.tokens import seed_tiktoken_cache, use_tiktoken_cache
+
+if TYPE_CHECKING:
+    from assistant.api.uploads import Upload
+    from index.updater import Change
 
 log = logging.getLogger("reformqa.api")
 
 
 class RetrieverSlot:
-    """Holds the retriever and the assistant over it once loaded, or the error that stopped
-    them from loading."""
+    """Holds the retriever and the assistant over the current index version once loaded, or
+    the error that stopped them from loading.
+
+    Every request checks which version is current: when a write (in this process or another
+    worker) has published a new one, the first request to notice opens it, and requests still
+    running finish on the version they started with."""
 
     def __init__(self) -> None:
-        self.retriever = None
-        self.assistant = None
+        self._pair: tuple | None = None  # (retriever, assistant), replaced in one assignment
         self.error: ReformQAError | None = None
         self.loaded = threading.Event()
+        self.settings: Settings | None = None
+        self._swap = threading.Lock()
+
+    @property
+    def retriever(self):
+        return self._pair[0] if self._pair else None
 
     def get(self):
-        if self.retriever is not None:
-            return self.retriever
+        if self._pair is not None:
+            self._follow_current()
+            return self._pair[0]
         if self.error is not None:
             raise self.error
         raise IndexNotReady("the index is still loading; retry in a few seconds")
 
     def get_assistant(self):
         self.get()  # raises while loading or after a failed load
-        return self.assistant
+        return self._pair[1]
 
     def load(self, settings: Settings) -> None:
-        from assistant.answering import Assistant
         from assistant.context import encoding
         from assistant.retriever import Retriever
 
+        self.settings = settings
         try:
             retriever = Retriever.load(settings)
             retriever.warm_up()
             encoding("cl100k_base")  # tiktoken reads its file on first use: not on a request
-            self.assistant = Assistant(retriever)
-            self.retriever = retriever
+            self._pair = _pair_over(retriever)
             log.info("index ready: %s", retriever.reader.version)
         except ReformQAError as exc:
             self.error = exc
@@ -61,6 +76,59 @@ class RetrieverSlot:
             self.error = IndexNotReady(f"the index failed to load ({reason}); see the log")
         finally:
             self.loaded.set()
+
+    def add_document(self, upload: Upload) -> Change:
+        from index.updater import add_document
+
+        change = add_document(
+            self.settings, self.get().embedder, upload.raw, upload.metadata, upload.doc_id,
+            upload.suffix,
+        )  # fmt: skip
+        self._follow_current(wait=True)
+        return change
+
+    def remove_document(self, doc_id: str) -> Change:
+        from index.updater import remove_document
+
+        change = remove_document(self.settings, self.get().embedder, doc_id)
+        self._follow_current(wait=True)
+        return change
+
+    def _follow_current(self, wait: bool = False) -> None:
+        """Open the current version if it is not the one being served. Without `wait`, a
+        request that finds another one already opening it goes on with the old version."""
+        version = DataDir(self.settings.data_dir).current()
+        if version is None or version == self._pair[0].reader.version:
+            return
+        if not self._swap.acquire(blocking=wait):
+            return
+        try:
+            self._open(version)
+        finally:
+            self._swap.release()
+
+    def _open(self, version) -> None:
+        from assistant.retriever import Retriever
+        from index.reader import IndexReader
+
+        served = self._pair[0]
+        if version == served.reader.version:
+            return
+        try:
+            manifest = read_manifest(version)
+            manifest.check_compatible(served.embedder.name)
+            reader = IndexReader(version, manifest)
+        except (OSError, ReformQAError) as exc:  # replaced or removed meanwhile: keep serving
+            log.warning("could not open index version %s: %s", version, exc)
+            return
+        self._pair = _pair_over(Retriever(reader, served.embedder, served.settings))
+        log.info("index version now served: %s", version)
+
+
+def _pair_over(retriever) -> tuple:
+    from assistant.answering import Assistant
+
+    return retriever, Assistant(retriever)
 
 
 def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = None) -> FastAPI:

@@ -10,8 +10,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.errors import (
+    BadDocument,
     BadQuery,
     BodyTooLarge,
+    Busy,
+    Conflict,
     DocumentNotFound,
     Forbidden,
     IndexMismatch,
@@ -29,6 +32,9 @@ _TYPE_ROOT = "https://reformqa.local/problems/"
 # domain error -> (status, slug, title)
 _DOMAIN_ERRORS: list[tuple[type[ReformQAError], int, str, str]] = [
     (BadQuery, 400, "bad-query", "Bad query"),
+    (BadDocument, 422, "bad-document", "Document cannot be read"),
+    (Conflict, 409, "conflict", "Conflict"),
+    (Busy, 503, "busy", "Another change is running"),
     (DocumentNotFound, 404, "not-found", "Not found"),
     (Unauthorized, 401, "unauthorized", "API key required"),
     (Forbidden, 403, "forbidden", "Not allowed"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant import catalog, context
-from assistant.api.keys import read_access
+from assistant.api.keys import read_access, write_access
 from assistant.api.schemas import (
     AskRequest,
     AskResponse,
@@ -25,12 +26,16 @@ from assistant.api.schemas import (
     SearchRequest,
     SearchResponse,
 )
+from assistant.api.uploads import read_upload, request_body_schema
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(read_access)])
 _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS = {400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
 _LOOKUP_ERRORS = {401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
+_WRITE_ERRORS = {
+    status: _PROBLEM for status in (400, 401, 403, 404, 409, 413, 415, 422, 503)
+}  # fmt: skip
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip")]
 
 
@@ -115,6 +120,37 @@ def get_document(doc_id: str, request: Request) -> DocumentDetail:
     """One document: its metadata, cleaned text and every figure extracted from it."""
     reader = request.app.state.slot.get().reader
     return DocumentDetail(document=reader.document(doc_id), figures=reader.figures(doc_id=doc_id))
+
+
+@v1.post(
+    "/documents",
+    status_code=201,
+    response_model=DocumentDetail,
+    responses={**_WRITE_ERRORS, 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    dependencies=[Depends(write_access)],
+    openapi_extra=request_body_schema(),
+)
+async def add_document(request: Request, response: Response) -> DocumentDetail:
+    """Add one document, as JSON text or a .txt/.md file upload, with optional metadata. Only
+    the new document is encoded; readers switch to the new index version atomically. Needs an
+    X-API-Key."""
+    upload = await read_upload(request, request.app.state.settings.max_upload_bytes)
+    change = await run_in_threadpool(request.app.state.slot.add_document, upload)
+    response.headers["Location"] = f"/v1/documents/{change.document.id}"
+    return DocumentDetail(document=change.document, figures=change.figures)
+
+
+@v1.delete(
+    "/documents/{doc_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_WRITE_ERRORS,
+    dependencies=[Depends(write_access)],
+)
+def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
+    """Remove one document from the index and the corpus folder. Needs an X-API-Key."""
+    request.app.state.slot.remove_document(doc_id)
+    return Response(status_code=204)
 
 
 @v1.get("/figures", response_model=FigurePage, responses=_LOOKUP_ERRORS)

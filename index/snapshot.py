@@ -1,0 +1,161 @@
+"""The whole content of one index version in memory: made from chunks and vectors, read back
+from a published version, combined, and written into a staging folder.
+
+Chunk rows are numbered 0..n-1 in every version: FAISS ids and BM25 rows are those numbers, so
+removing a document renumbers the rows after it (vectors are copied, never encoded again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.figures import extract_figures
+from index.keyword import KeywordIndex
+from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, VECTORS, create_database
+from index.types import Chunk, Document
+
+_DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text"
+_CHUNK_COLUMNS = 'id, doc_id, position, start, "end", text, n_tokens'
+_FIGURE_COLUMNS = "chunk_row, doc_id, position, value, unit, as_of, record"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    documents: list[tuple]  # _DOCUMENT_COLUMNS
+    chunks: list[tuple]  # _CHUNK_COLUMNS; a chunk's row is its place in this list
+    chunk_vectors: np.ndarray
+    figures: list[tuple]  # _FIGURE_COLUMNS; chunk_row points into `chunks`
+    sentences: list[tuple[str, str]]  # (doc_id, text); row = place in this list
+    sentence_vectors: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        documents: list[Document],
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[tuple[str, str]],
+        sentence_vectors: np.ndarray,
+    ) -> Snapshot:
+        """New content: figures are extracted from each chunk here."""
+        return cls(
+            documents=[_document_row(d) for d in documents],
+            chunks=[
+                (c.id, c.doc_id, c.position, c.start, c.end, c.text, c.n_tokens) for c in chunks
+            ],
+            chunk_vectors=np.asarray(chunk_vectors, dtype=np.float32),
+            figures=list(_figure_rows(documents, chunks)),
+            sentences=list(sentences),
+            sentence_vectors=np.asarray(sentence_vectors, dtype=np.float32),
+        )
+
+    @classmethod
+    def read(cls, version: Path) -> Snapshot:
+        """Everything a published version holds (vectors copied out of FAISS and numpy)."""
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{version / DATABASE}?mode=ro", uri=True)
+        try:
+            documents = conn.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
+            chunks = conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY rowid").fetchall()
+            figures = conn.execute(f"SELECT {_FIGURE_COLUMNS} FROM figures").fetchall()
+            sentences = conn.execute("SELECT doc_id, text FROM sentences ORDER BY rowid").fetchall()
+        finally:
+            conn.close()
+        return cls(
+            documents=documents,
+            chunks=chunks,
+            chunk_vectors=_read_vectors(version / VECTORS),
+            figures=figures,
+            sentences=[tuple(s) for s in sentences],
+            sentence_vectors=np.load(version / SENTENCE_VECTORS),
+        )
+
+    def doc_ids(self) -> list[str]:
+        return [row[0] for row in self.documents]
+
+    def plus(self, other: Snapshot) -> Snapshot:
+        """This content followed by `other`'s (its chunk rows shifted past ours)."""
+        shift = len(self.chunks)
+        return Snapshot(
+            documents=self.documents + other.documents,
+            chunks=self.chunks + other.chunks,
+            chunk_vectors=np.vstack([self.chunk_vectors, other.chunk_vectors]),
+            figures=self.figures + [(row + shift, *rest) for row, *rest in other.figures],
+            sentences=self.sentences + other.sentences,
+            sentence_vectors=np.vstack([self.sentence_vectors, other.sentence_vectors]),
+        )
+
+    def without(self, doc_id: str) -> Snapshot:
+        """This content less one document; the chunk rows after it move up."""
+        kept_rows = [row for row, chunk in enumerate(self.chunks) if chunk[1] != doc_id]
+        new_row = {old: new for new, old in enumerate(kept_rows)}
+        kept_sentences = [i for i, (d, _) in enumerate(self.sentences) if d != doc_id]
+        return Snapshot(
+            documents=[d for d in self.documents if d[0] != doc_id],
+            chunks=[self.chunks[row] for row in kept_rows],
+            chunk_vectors=self.chunk_vectors[kept_rows],
+            figures=[(new_row[row], *rest) for row, *rest in self.figures if row in new_row],
+            sentences=[self.sentences[i] for i in kept_sentences],
+            sentence_vectors=self.sentence_vectors[kept_sentences],
+        )
+
+    def write(self, folder: Path) -> None:
+        """SQLite (one transaction), FAISS, BM25 and sentence vectors into an empty folder."""
+        conn = create_database(folder / DATABASE)
+        with conn:
+            conn.executemany(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.documents
+            )
+            conn.executemany(
+                f"INSERT INTO chunks (rowid, {_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(row, *chunk) for row, chunk in enumerate(self.chunks)],
+            )
+            conn.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)", self.figures)
+            conn.executemany(
+                "INSERT INTO sentences (rowid, doc_id, text) VALUES (?, ?, ?)",
+                [(row, doc_id, text) for row, (doc_id, text) in enumerate(self.sentences)],
+            )
+        conn.close()
+        _write_vectors(folder / VECTORS, self.chunk_vectors)
+        (folder / KEYWORDS).mkdir()
+        KeywordIndex.build([chunk[5] for chunk in self.chunks]).save(folder / KEYWORDS)
+        np.save(folder / SENTENCE_VECTORS, self.sentence_vectors.astype(np.float32))
+
+
+def _document_row(d: Document) -> tuple:
+    date = d.date.isoformat() if d.date else None
+    return (d.id, d.title, date, d.source, d.url, d.language, d.path, d.sha256, d.text)
+
+
+def _figure_rows(documents: list[Document], chunks: list[Chunk]):
+    dates = {d.id: d.date for d in documents}
+    for row, chunk in enumerate(chunks):
+        figures = extract_figures(chunk.text, dates[chunk.doc_id], chunk.doc_id, chunk.id)
+        for position, fig in enumerate(figures):
+            yield (
+                row, chunk.doc_id, position, fig.value, fig.unit,
+                fig.as_of.isoformat() if fig.as_of else None, fig.model_dump_json(),
+            )  # fmt: skip
+
+
+def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+    """Exact inner-product search; vector ids are the chunks' rows."""
+    import faiss
+
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+    index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
+    faiss.write_index(index, str(path))
+
+
+def _read_vectors(path: Path) -> np.ndarray:
+    """The stored vectors, ordered by their ids."""
+    import faiss
+
+    index = faiss.read_index(str(path))
+    ids = faiss.vector_to_array(index.id_map)
+    vectors = faiss.downcast_index(index.index).reconstruct_n(0, index.ntotal)
+    return np.ascontiguousarray(vectors[np.argsort(ids)], dtype=np.float32)

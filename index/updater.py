@@ -1,0 +1,247 @@
+"""Add or remove one document without a rebuild: only the added document is encoded.
+
+The writes come in an order that leaves a consistent state wherever a crash stops them:
+  1. the corpus file (written to a hidden temp file, then renamed);
+  2. a new version in staging: the current version's content plus or minus the document;
+  3. the atomic publish (the `current` symlink swap).
+Killed before 3, the index is exactly the old one; the corpus is then ahead of it, which
+`reformqa index status` reports and `reformqa index build --if-stale` catches up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.builder import distinct_sentences
+from index.embedder import Embedder
+from index.errors import BadDocument, Conflict, DocumentNotFound
+from index.loader import (
+    DOCUMENT_SUFFIXES,
+    corpus_files,
+    corpus_hash,
+    parse_document,
+    split_front_matter,
+)
+from index.settings import Settings
+from index.snapshot import Snapshot
+from index.store import DataDir, Manifest, fsync_dir, read_manifest, write_manifest
+from index.types import Document, Figure
+
+DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+METADATA_FIELDS = ("title", "date", "source", "url", "language")
+_LOCK_WAIT_SECONDS = 120.0  # a writer waits this long for another writer to finish
+
+
+@dataclass(frozen=True)
+class Change:
+    document: Document
+    figures: list[Figure]
+    version: Path
+    seconds: float
+
+
+def add_document(
+    settings: Settings,
+    embedder: Embedder,
+    raw: bytes,
+    metadata: dict[str, Any] | None = None,
+    doc_id: str | None = None,
+    suffix: str = ".md",
+) -> Change:
+    """Index `raw` (text, optionally with front matter; `metadata` wins over it) as one more
+    document, and keep it in the corpus folder so a rebuild finds it."""
+    started = time.perf_counter()
+    content = merge_front_matter(raw, metadata or {})
+    data_dir = DataDir(settings.data_dir)
+    with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
+        version, manifest = _current(settings, embedder)
+        current = Snapshot.read(version)
+        if doc_id is None:
+            doc_id = _derived_id(parse_document(content, "new", path="the document").title)
+        if doc_id in current.doc_ids():
+            raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
+        path = _corpus_path(settings, doc_id, suffix, current)
+        document = parse_document(content, doc_id=doc_id, path=str(path))
+        added = _snapshot_of(document, settings, embedder)
+        was_fresh = _corpus_matches(settings, manifest)
+        _write_atomically(path, content)
+        _publish(data_dir, staging, current.plus(added), manifest, settings, was_fresh)
+    figures = _distinct_figures(added)
+    document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
+    return Change(document, figures, data_dir.require_current(), time.perf_counter() - started)
+
+
+def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Change:
+    """Drop a document from the index and its file from the corpus folder."""
+    started = time.perf_counter()
+    data_dir = DataDir(settings.data_dir)
+    with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
+        version, manifest = _current(settings, embedder)
+        current = Snapshot.read(version)
+        row = next((d for d in current.documents if d[0] == doc_id), None)
+        if row is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        if len(current.documents) == 1:
+            raise Conflict("this is the index's only document; add another before removing it")
+        was_fresh = _corpus_matches(settings, manifest)
+        _remove_corpus_file(settings, row[6])
+        _publish(data_dir, staging, current.without(doc_id), manifest, settings, was_fresh)
+    document = Document(
+        id=row[0], title=row[1], date=row[2], source=row[3], url=row[4], language=row[5],
+        text="", path=row[6], sha256=row[7],
+    )  # fmt: skip
+    return Change(document, [], data_dir.require_current(), time.perf_counter() - started)
+
+
+def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
+    """The file as it will be stored: its own front matter, overridden by `metadata`."""
+    text = _decode(raw)
+    meta, body = split_front_matter(text, "the upload")
+    meta.update({k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")})
+    body = body if body.endswith("\n") else body + "\n"
+    if not meta:
+        return body.encode("utf-8")
+    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
+    return f"---\n{header}\n---\n{body.lstrip(chr(10))}".encode()
+
+
+def check_doc_id(doc_id: str) -> str:
+    if not DOC_ID.match(doc_id):
+        raise BadDocument(
+            f"document id {doc_id!r} must be 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return doc_id
+
+
+def _current(settings: Settings, embedder: Embedder) -> tuple[Path, Manifest]:
+    version = DataDir(settings.data_dir).require_current()
+    manifest = read_manifest(version)
+    manifest.check_compatible(embedder.name)
+    built_from = Path(manifest.corpus_dir).resolve()
+    if built_from != settings.corpus_dir.resolve():
+        raise Conflict(
+            f"the index was built from {manifest.corpus_dir}, but this server's corpus folder "
+            f"is {settings.corpus_dir}; start it with --corpus {manifest.corpus_dir}"
+        )
+    return version, manifest
+
+
+def _snapshot_of(document: Document, settings: Settings, embedder: Embedder) -> Snapshot:
+    from index.splitter import Splitter
+
+    splitter = Splitter(
+        embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
+    )
+    chunks = splitter.split(document)
+    sentences = distinct_sentences(chunks)
+    return Snapshot.of(
+        [document],
+        chunks,
+        embedder.encode([c.text for c in chunks]),
+        sentences,
+        embedder.encode([text for _, text in sentences]),
+    )
+
+
+def _publish(
+    data_dir: DataDir,
+    staging: Path,
+    content: Snapshot,
+    manifest: Manifest,
+    settings: Settings,
+    was_fresh: bool,
+) -> None:
+    started = time.perf_counter()
+    content.write(staging)
+    # The corpus hash moves with the change only if index and corpus agreed before it: an
+    # index that was already behind its corpus must stay marked stale.
+    digest = _corpus_digest(settings) if was_fresh else manifest.corpus_hash
+    write_manifest(
+        staging,
+        manifest.model_copy(
+            update={
+                "corpus_hash": digest,
+                "documents": len(content.documents),
+                "chunks": len(content.chunks),
+                "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "build_seconds": round(time.perf_counter() - started, 3),
+            }
+        ),
+    )
+    data_dir.publish(staging)
+
+
+def _corpus_matches(settings: Settings, manifest: Manifest) -> bool:
+    return _corpus_digest(settings) == manifest.corpus_hash
+
+
+def _corpus_digest(settings: Settings) -> str:
+    return corpus_hash(corpus_files(settings.corpus_dir), settings.corpus_dir)
+
+
+def _corpus_path(settings: Settings, doc_id: str, suffix: str, current: Snapshot) -> Path:
+    """Where the new document's file goes: `<corpus>/<id><suffix>`, unless an indexed
+    document already lives there."""
+    suffix = suffix.lower() if suffix.lower() in DOCUMENT_SUFFIXES else ".md"
+    path = settings.corpus_dir / f"{doc_id}{suffix}"
+    taken = {Path(row[6]).resolve() for row in current.documents if row[6]}
+    clash = [p for p in settings.corpus_dir.glob(f"{doc_id}.*") if p.resolve() in taken]
+    if path.resolve() in taken or clash:
+        raise Conflict(f"the corpus already has a file for id {doc_id!r}")
+    return path
+
+
+def _distinct_figures(content: Snapshot) -> list[Figure]:
+    """A figure in the overlap of two chunks is stored twice and listed once."""
+    found: dict[tuple, Figure] = {}
+    for row in content.figures:
+        figure = Figure.model_validate_json(row[-1])
+        found.setdefault((figure.sentence, figure.text), figure)
+    return list(found.values())
+
+
+def _derived_id(title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "document"
+    return f"{slug}-{uuid.uuid4().hex[:8]}"
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp"  # hidden from corpus_files
+    with open(temp, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    fsync_dir(path.parent)
+
+
+def _remove_corpus_file(settings: Settings, stored_path: str | None) -> None:
+    if not stored_path:
+        return
+    path = Path(stored_path).resolve()
+    if settings.corpus_dir.resolve() not in path.parents:
+        return  # never delete outside the corpus folder
+    path.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadDocument(f"the upload is not UTF-8 text (byte offset {exc.start})") from exc
+
+
+def _yaml_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
