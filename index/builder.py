@@ -20,7 +20,7 @@ from index.types import Chunk, Document
 
 _ENCODE_BLOCK = 256  # texts per progress step
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 5  # 2: figures at ingest; 3, 4: how as_of is read
+PIPELINE_VERSION = 6  # 2: figures at ingest; 3, 4: how as_of is read; 6: corpus-relative paths
 
 
 @dataclass(frozen=True)

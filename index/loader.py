@@ -41,7 +41,11 @@ def corpus_hash(files: list[Path], corpus_dir: Path) -> str:
 
 
 def load_corpus(corpus_dir: Path) -> list[Document]:
-    docs = [load_document(path) for path in corpus_files(corpus_dir)]
+    """Every document, its `path` relative to the corpus folder (the folder may move)."""
+    docs = [
+        load_document(path).model_copy(update={"path": path.relative_to(corpus_dir).as_posix()})
+        for path in corpus_files(corpus_dir)
+    ]
     seen: dict[str, Document] = {}
     for doc in docs:
         if doc.id in seen:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -37,6 +38,7 @@ DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
 SENTENCE_VECTORS = "sentences.npy"
 _STAGING_PREFIX = ".staging-"
+RETIRED_GRACE_SECONDS = 60.0
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -153,20 +155,23 @@ class DataDir:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX) :]}"
         _fsync_tree(staging)
-        previous = self.current()
         os.rename(staging, final)
         tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"
         os.symlink(final.relative_to(self.root), tmp_link)
         os.replace(tmp_link, self.current_link)
         fsync_dir(self.root)
-        # The previous version stays one more round: requests still running read it.
-        self._remove_old_versions(keep={final, previous})
+        self._remove_retired_versions()
         return final
 
-    def _remove_old_versions(self, keep: set[Path | None]) -> None:
-        for version in self.versions.glob("v-*"):
-            if version.resolve() not in {k.resolve() for k in keep if k is not None}:
-                shutil.rmtree(version, ignore_errors=True)
+    def _remove_retired_versions(self) -> None:
+        """Remove versions replaced more than RETIRED_GRACE_SECONDS ago. Requests that began on
+        a version finish on it, so a version stays a while after the next one is published; the
+        one before the current always stays."""
+        versions = sorted(self.versions.glob("v-*"), key=lambda v: v.stat().st_mtime)
+        now = time.time()
+        for old, successor in itertools.pairwise(versions[:-1]):
+            if now - successor.stat().st_mtime > RETIRED_GRACE_SECONDS:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(version: Path) -> Manifest:

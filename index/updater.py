@@ -69,11 +69,11 @@ def add_document(
             doc_id = _derived_id(parse_document(content, "new", path="the document").title)
         if doc_id in current.doc_ids():
             raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
-        path = _corpus_path(settings, doc_id, suffix, current)
-        document = parse_document(content, doc_id=doc_id, path=str(path))
+        name = _corpus_name(settings, doc_id, suffix, current)
+        document = parse_document(content, doc_id=doc_id, path=name)
         added = _snapshot_of(document, settings, embedder)
         was_fresh = _corpus_matches(settings, manifest)
-        _write_atomically(path, content)
+        _write_atomically(settings.corpus_dir / name, content)
         _publish(data_dir, staging, current.plus(added), manifest, settings, was_fresh)
     figures = _distinct_figures(added)
     document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
@@ -189,16 +189,15 @@ def _corpus_digest(settings: Settings) -> str:
     return corpus_hash(corpus_files(settings.corpus_dir), settings.corpus_dir)
 
 
-def _corpus_path(settings: Settings, doc_id: str, suffix: str, current: Snapshot) -> Path:
-    """Where the new document's file goes: `<corpus>/<id><suffix>`, unless an indexed
-    document already lives there."""
+def _corpus_name(settings: Settings, doc_id: str, suffix: str, current: Snapshot) -> str:
+    """The new document's file, relative to the corpus folder: `<id><suffix>`, unless an
+    indexed document already lives there."""
     suffix = suffix.lower() if suffix.lower() in DOCUMENT_SUFFIXES else ".md"
-    path = settings.corpus_dir / f"{doc_id}{suffix}"
-    taken = {Path(row[6]).resolve() for row in current.documents if row[6]}
-    clash = [p for p in settings.corpus_dir.glob(f"{doc_id}.*") if p.resolve() in taken]
-    if path.resolve() in taken or clash:
-        raise Conflict(f"the corpus already has a file for id {doc_id!r}")
-    return path
+    name = f"{doc_id}{suffix}"
+    taken = {row[6] for row in current.documents}
+    if name in taken:
+        raise Conflict(f"the corpus already has a file {name!r} for another document")
+    return name
 
 
 def _distinct_figures(content: Snapshot) -> list[Figure]:
@@ -226,10 +225,10 @@ def _write_atomically(path: Path, content: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def _remove_corpus_file(settings: Settings, stored_path: str | None) -> None:
-    if not stored_path:
+def _remove_corpus_file(settings: Settings, name: str | None) -> None:
+    if not name:
         return
-    path = Path(stored_path).resolve()
+    path = (settings.corpus_dir / name).resolve()
     if settings.corpus_dir.resolve() not in path.parents:
         return  # never delete outside the corpus folder
     path.unlink(missing_ok=True)

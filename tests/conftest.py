@@ -17,6 +17,7 @@ import pytest
 from index.builder import build_index
 from index.embedder import Embedder
 from index.settings import Settings
+from index.store import DataDir, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_CORPUS = ROOT / "tests" / "fixtures" / "corpus"
@@ -42,14 +43,20 @@ def fixture_settings(tmp_path_factory, embedder) -> Settings:
     return _built_index(tmp_path_factory, embedder, FIXTURE_CORPUS)
 
 
+def copy_index(settings: Settings, folder: Path) -> Settings:
+    """A private copy of an index and its corpus, its manifest pointing at the copied corpus."""
+    shutil.copytree(settings.corpus_dir, folder / "corpus")
+    shutil.copytree(settings.data_dir, folder / "data", symlinks=True)
+    data_dir = DataDir(folder / "data")
+    manifest = data_dir.read_manifest().model_copy(update={"corpus_dir": str(folder / "corpus")})
+    write_manifest(data_dir.require_current(), manifest)
+    return settings.with_overrides(corpus_dir=folder / "corpus", data_dir=folder / "data")
+
+
 @pytest.fixture
 def writable_index(tmp_path, fixture_settings) -> Settings:
     """A private copy of the fixture index and corpus, free to break."""
-    shutil.copytree(fixture_settings.corpus_dir, tmp_path / "corpus")
-    shutil.copytree(fixture_settings.data_dir, tmp_path / "data", symlinks=True)
-    return fixture_settings.with_overrides(
-        corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data"
-    )
+    return copy_index(fixture_settings, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.retriever import Retriever
+from index import store
 from index.builder import PIPELINE_VERSION, build_index, index_status
 from index.errors import BadDocument, EmptyCorpus, IndexMismatch, IndexNotFound
 from index.reader import IndexReader
@@ -81,8 +82,10 @@ def test_an_empty_corpus_fails_the_build(tmp_path, fixture_settings, embedder):
         build_index(settings, embedder=embedder)
 
 
-def test_a_rebuild_swaps_versions_and_keeps_only_the_previous_one(writable_index, embedder):
-    """The previous version stays for requests still reading it; older ones are removed."""
+def test_a_rebuild_swaps_versions_and_removes_retired_ones(writable_index, embedder, monkeypatch):
+    """The previous version stays for requests still reading it; older ones are removed once
+    they have been retired for the grace period (zero here)."""
+    monkeypatch.setattr(store, "RETIRED_GRACE_SECONDS", 0.0)
     data_dir = DataDir(writable_index.data_dir)
     first = data_dir.require_current()
     (writable_index.corpus_dir / "new.txt").write_text("Officials approved 12 new procedures.")
