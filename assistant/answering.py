@@ -67,9 +67,12 @@ class Assistant:
         started = time.perf_counter()
         question = self.retriever.check_query(question, top_k)
         understood = understand(question, history, self._newest)
-        vector = self.retriever.embedder.encode([understood.search_text])[0]
+        # A follow-up is searched with the earlier turn before it; both may be within their own
+        # limits and still too long together, so the earlier turn's start gives way.
+        search_text = understood.search_text[-self.settings.max_query_chars :]
+        vector = self.retriever.embedder.encode([search_text])[0]
         passages = self.retriever.search(
-            understood.search_text,
+            search_text,
             k=max(top_k, CANDIDATE_PASSAGES),
             filters=filters,
             mode=mode,

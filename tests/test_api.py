@@ -51,7 +51,12 @@ def test_search_with_filters(server):
     ("body", "status", "detail"),
     [
         ({"query": ""}, 422, "query: String should have at least 1 character"),
-        ({"query": "   "}, 400, "the query is empty"),
+        ({"query": "   "}, 422, "query"),
+        ({"query": "land", "top_k": "5"}, 422, "top_k"),
+        ({"query": "land", "top_k": True}, 422, "top_k"),
+        ({"query": "land", "top_k": 2.5}, 422, "top_k"),
+        ({"query": "land", "filters": {"date_from": 0}}, 422, "YYYY-MM-DD"),
+        ({"query": "land", "filters": {"date_from": "2023-01-01T00:00:00"}}, 422, "YYYY-MM-DD"),
         ({"query": "x" * 2001}, 422, "at most 2000 characters"),
         ({"query": "ok", "top_k": 0}, 422, "top_k"),
         ({"query": "ok", "top_k": 101}, 422, "top_k"),

@@ -137,3 +137,24 @@ def test_cors_is_closed_by_default_and_opened_per_origin(fixture_settings):
     with TestClient(create_app(opened)) as client:
         response = client.options("/v1/search", headers=preflight)
         assert response.headers["access-control-allow-origin"] == "https://intranet.example"
+
+
+def test_a_follow_up_after_a_long_turn_is_answered(server):
+    """The question and the earlier turn are each within their limits: so is the request."""
+    history = [{"role": "user", "content": "land certificates " * 110}]  # 1,980 characters
+    body = {"question": "And in 2024?", "history": history}
+    assert httpx.post(f"{server.base_url}/v1/ask", json=body, timeout=60).status_code == 200
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(server):
+    reply = httpx.put(f"{server.base_url}/v1/search", json={"query": "x"})
+    _assert_problem(reply, 405, "Method Not Allowed")
+    assert reply.headers["allow"] == "POST"
+
+
+def test_the_schema_shows_read_keys_as_optional_and_write_keys_as_required(server):
+    paths = httpx.get(f"{server.base_url}/openapi.json").json()["paths"]
+    assert paths["/v1/search"]["post"]["security"] == [{}, {"APIKeyHeader": []}]
+    assert paths["/v1/documents"]["get"]["security"] == [{}, {"APIKeyHeader": []}]
+    assert paths["/v1/documents"]["post"]["security"] == [{"APIKeyHeader": []}]
+    assert paths["/v1/documents/{doc_id}"]["delete"]["security"] == [{"APIKeyHeader": []}]

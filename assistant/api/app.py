@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from assistant.api.keys import show_optional_read_keys
 from assistant.api.observe import BodyLimit, Metrics, Observe, log_requests_as_json_lines
 from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(v1)
+    show_optional_read_keys(app)
     if settings.origin_list():  # none by default: browsers on other origins are refused
         app.add_middleware(
             CORSMiddleware,

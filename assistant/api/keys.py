@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request, Security
+from fastapi import FastAPI, Request, Security
 from fastapi.security import APIKeyHeader
 
 from index.errors import Forbidden, Unauthorized
@@ -35,3 +35,24 @@ def _check(given: str | None, keys: tuple[str, ...]) -> None:
     matches = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]  # all compared
     if not any(matches):
         raise Unauthorized("the X-API-Key is not valid")
+
+
+WRITE = {"x-needs-key": True}  # openapi_extra of write operations; read by the function below
+
+
+def show_optional_read_keys(app: FastAPI) -> None:
+    """FastAPI lists a key scheme as required wherever it is used; where reads are open, the
+    schema must say that read operations take a key but do not need one."""
+    generate = app.openapi
+    open_reads = not app.state.settings.read_requires_key
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            for operations in generate().get("paths", {}).values():
+                for operation in operations.values():
+                    needs_key = operation.pop("x-needs-key", False)
+                    if open_reads and "security" in operation and not needs_key:
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema
+
+    app.openapi = openapi

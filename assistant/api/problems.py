@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -91,9 +92,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", 500)
     detail = str(getattr(exc, "detail", "")) or "error"
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
-    return problem(status, title.lower().replace(" ", "-"), title, detail)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if status == 405:  # Starlette names the methods of one route; a path may have several
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem(status, title.lower().replace(" ", "-"), title, detail, **headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "internal-error", "Internal error", "an unexpected error occurred")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
+            return sorted(method.upper() for method in operations)
+    return []

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant import catalog, context
-from assistant.api.keys import read_access, write_access
+from assistant.api.keys import WRITE, read_access, write_access
 from assistant.api.schemas import (
     AskRequest,
     AskResponse,
@@ -128,7 +128,7 @@ def get_document(doc_id: str, request: Request) -> DocumentDetail:
     response_model=DocumentDetail,
     responses={**_WRITE_ERRORS, 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
     dependencies=[Depends(write_access)],
-    openapi_extra=request_body_schema(),
+    openapi_extra={**request_body_schema(), **WRITE},
 )
 async def add_document(request: Request, response: Response) -> DocumentDetail:
     """Add one document, as JSON text or a .txt/.md file upload, with optional metadata. Only
@@ -146,6 +146,7 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     response_class=Response,
     responses=_WRITE_ERRORS,
     dependencies=[Depends(write_access)],
+    openapi_extra=WRITE,
 )
 def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
     """Remove one document from the index and the corpus folder. Needs an X-API-Key."""

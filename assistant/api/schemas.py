@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from assistant.context import ENCODINGS
 from index.settings import Settings
@@ -13,6 +13,19 @@ from index.types import Answer, Document, Figure, Filters, Passage
 # The schema states the default limits; the retriever enforces the configured ones.
 MAX_QUERY_CHARS = Settings.max_query_chars
 MAX_TOP_K = Settings.max_top_k
+NOT_BLANK = r"\S"  # at least one character that is not white space
+
+
+def _whole_number(value: object) -> object:
+    """An integer as JSON Schema means it (5 or 5.0), never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class SearchRequest(BaseModel):
@@ -21,8 +34,10 @@ class SearchRequest(BaseModel):
         json_schema_extra={"examples": [{"query": "how many ID cards by 2023?", "top_k": 5}]},
     )
 
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for")
-    top_k: int = Field(10, ge=1, le=MAX_TOP_K, description="How many passages to return")
+    query: str = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, description="What to look for"
+    )
+    top_k: WholeNumber = Field(10, ge=1, le=MAX_TOP_K, description="How many passages to return")
     filters: Filters | None = None
 
 
@@ -53,8 +68,10 @@ class AskRequest(BaseModel):
         },
     )
 
-    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The question")
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return")
+    question: str = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, description="The question"
+    )
+    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="How many passages to return")
     filters: Filters | None = None
     history: list[Turn] = Field(
         default_factory=list, max_length=50, description="Earlier turns, oldest first"
@@ -133,12 +150,18 @@ class ContextRequest(BaseModel):
         },
     )
 
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for")
-    max_tokens: int = Field(1500, ge=64, le=32_000, description="Token budget for the context")
+    query: str = Field(
+        min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_BLANK, description="What to look for"
+    )
+    max_tokens: WholeNumber = Field(
+        1500, ge=64, le=32_000, description="Token budget for the context"
+    )
     encoding: Literal[ENCODINGS] = Field(  # type: ignore[valid-type]
         "cl100k_base", description="tiktoken encoding the budget is counted in"
     )
-    top_k: int = Field(20, ge=1, le=MAX_TOP_K, description="Passages considered, best first")
+    top_k: WholeNumber = Field(
+        20, ge=1, le=MAX_TOP_K, description="Passages considered, best first"
+    )
     filters: Filters | None = None
 
 

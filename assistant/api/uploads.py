@@ -3,7 +3,6 @@ each with optional metadata. Read, size-checked and validated into one `Upload`.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.datastructures import UploadFile
 from index.errors import BadDocument, BodyTooLarge, UnsupportedUpload
 from index.loader import DOCUMENT_SUFFIXES
 from index.settings import Settings
+from index.types import IsoDate
 from index.updater import DOC_ID
 
 MAX_UPLOAD_BYTES = Settings.max_upload_bytes  # the schema states the default; settings rule
@@ -33,7 +33,7 @@ class DocumentMetadata(BaseModel):
         description="Stable id (default: from the title, plus a short random suffix)",
     )
     title: str | None = Field(None, min_length=1, max_length=500)
-    date: dt.date | None = Field(None, description="Meeting or publication date")
+    date: IsoDate | None = Field(None, description="Meeting or publication date")
     source: str | None = Field(None, max_length=500, description="Publisher")
     url: str | None = Field(None, max_length=2000)
     language: str | None = Field(None, max_length=20, description="e.g. 'en'")
@@ -58,6 +58,7 @@ class DocumentIn(DocumentMetadata):
     text: str = Field(
         min_length=1,
         max_length=MAX_UPLOAD_BYTES,
+        pattern=r"\S",
         description="Plain text or Markdown, optionally opening with YAML front matter",
     )
 
