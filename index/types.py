@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    """A calendar date as the schema says (YYYY-MM-DD): not a timestamp, not a date-time."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 
 
 class Document(BaseModel):
@@ -145,8 +161,8 @@ class Filters(BaseModel):
     )
 
     doc_ids: list[str] | None = Field(None, description="Only these documents")
-    date_from: dt.date | None = Field(None, description="Documents dated on or after (inclusive)")
-    date_to: dt.date | None = Field(None, description="Documents dated on or before (inclusive)")
+    date_from: IsoDate | None = Field(None, description="Documents dated on or after (inclusive)")
+    date_to: IsoDate | None = Field(None, description="Documents dated on or before (inclusive)")
     language: str | None = Field(None, description="Only documents in this language (e.g. 'en')")
 
     @model_validator(mode="after")
