@@ -101,6 +101,31 @@ class Server:
         raise TimeoutError("server never became ready")
 
 
+KEY = "test-key-1"  # the API key of servers started by start_server
+
+
+def start_server(settings: Settings, *extra: str, **env: str) -> Server:
+    """`reformqa serve` over `settings`' index and corpus, accepting writes with KEY."""
+    port = free_port()
+    log_path = Path(settings.data_dir).parent / f"server-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the process owns it until it ends
+    process = subprocess.Popen(
+        [REFORMQA, "serve", "--port", str(port), "--data-dir", str(settings.data_dir),
+         "--corpus", str(settings.corpus_dir), *extra],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+        env={**os.environ, "REFORMQA_API_KEYS": KEY, **env},
+    )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    server.settings = settings
+    server.wait_ready()
+    return server
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    server.process.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def server(fixture_settings, tmp_path_factory) -> Iterator[Server]:
     """`reformqa serve` on a free loopback port, over the fixture index; its log in a file (a

@@ -5,11 +5,8 @@ and concurrent traffic, on a real uvicorn with its own copy of the fixture index
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,34 +16,13 @@ from index.builder import build_index, index_status
 from index.errors import Conflict, DocumentNotFound
 from index.reader import IndexReader
 from index.updater import add_document, remove_document
-from tests.conftest import REFORMQA, ROOT, Server, copy_index, free_port
+from tests.conftest import KEY, Server, copy_index, start_server, stop_server
 from tests.test_api import _assert_problem
 
-KEY = "test-key-1"
 HANOI = (
     "Hanoi opened 42 new one-stop shops for business licences in 2024.\n\n"
     "Waiting times for a licence fell by 30% compared with the year before.\n"
 )
-
-
-def _start(settings, *extra: str, **env: str) -> Server:
-    port = free_port()
-    log_path = Path(settings.data_dir).parent / f"server-{port}.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the process owns it until it ends
-    process = subprocess.Popen(
-        [REFORMQA, "serve", "--port", str(port), "--data-dir", str(settings.data_dir),
-         "--corpus", str(settings.corpus_dir), *extra],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-        env={**os.environ, "REFORMQA_API_KEYS": KEY, **env},
-    )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", process, log_path)
-    server.wait_ready()
-    return server
-
-
-def _stop(server: Server) -> None:
-    server.process.terminate()
-    server.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +30,10 @@ def writer(tmp_path_factory, fixture_settings):
     """A server over a private copy of the fixture index that accepts writes with KEY. Shared
     by the tests of this module: each adds documents under ids of its own."""
     settings = copy_index(fixture_settings, tmp_path_factory.mktemp("writer"))
-    server = _start(settings, REFORMQA_MAX_UPLOAD_BYTES="20000")
+    server = start_server(settings, REFORMQA_MAX_UPLOAD_BYTES="20000")
     server.settings = settings
     yield server
-    _stop(server)
+    stop_server(server)
 
 
 def _add(server: Server, **body) -> httpx.Response:
@@ -230,7 +206,7 @@ def _wait_for(condition, timeout: float = 120.0, step: float = 0.002) -> None:
 def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_index, moment):
     """A real SIGKILL at a real moment of an add; the restarted server serves one whole state."""
     settings = writable_index
-    server = _start(settings)
+    server = start_server(settings)
     before = _doc_ids(server)
     versions = settings.data_dir / "versions"
     corpus_file = settings.corpus_dir / "bulk.md"
@@ -249,7 +225,7 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
     server.process.wait(timeout=30)
     adding.join(timeout=30)
 
-    restarted = _start(settings)
+    restarted = start_server(settings)
     try:
         after = _doc_ids(restarted)
         assert after in (before, sorted([*before, "bulk"]))
@@ -269,7 +245,7 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
         assert retry.status_code == 201, retry.text
         assert not any(versions.glob(".staging-*"))
     finally:
-        _stop(restarted)
+        stop_server(restarted)
 
 
 def _swallow(call) -> None:
@@ -282,7 +258,7 @@ def _swallow(call) -> None:
 
 def test_adds_and_deletes_during_traffic_lose_nothing_and_fail_no_request(writable_index):
     """Two workers; askers and searchers run throughout while two writers add and delete."""
-    server = _start(writable_index, "--workers", "2")
+    server = start_server(writable_index, "--workers", "2")
     try:
         original = _doc_ids(server)
         failures: list[str] = []
@@ -337,4 +313,4 @@ def test_adds_and_deletes_during_traffic_lose_nothing_and_fail_no_request(writab
             p.stem for p in writable_index.corpus_dir.iterdir() if p.stem[:2] in ("a-", "b-")
         ) == sorted(kept)
     finally:
-        _stop(server)
+        stop_server(server)

@@ -29,6 +29,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests.conftest import KEY, copy_index, start_server, stop_server
+
 # Explicit config, so that a stray schemathesis.toml cannot change what this test proves. Reports
 # are not sanitized: the server has no secrets (no keys are configured) and a curl command with
 # masked values ("[Filtered]" for `max_tokens`, say) would not reproduce anything.
@@ -64,6 +66,9 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 _BEYOND_THE_SCHEMA = (
     (400, "bad-query", "unknown document id"),
     (422, "validation-error", "date_from must not be after date_to"),
+    (422, "bad-document", "no text after cleaning"),  # only markup, control characters, ...
+    (409, "conflict", "only document"),  # the index must keep one document
+    (415, "unsupported-upload", "is not a"),  # the file's name must end .txt/.md/.markdown
 )
 
 
@@ -85,6 +90,35 @@ def _not_applicable(response) -> list:
         if response.status_code == status and kind.endswith(f"/{slug}") and words in detail:
             return [positive_data_acceptance]
     return []
+
+
+@pytest.fixture(scope="module")
+def writable_schema(tmp_path_factory, fixture_settings):
+    """The same, from a server over a private copy of the index that accepts writes with KEY."""
+    server = start_server(copy_index(fixture_settings, tmp_path_factory.mktemp("fuzz-writes")))
+    schema = schemathesis.openapi.from_url(
+        f"{server.base_url}/openapi.json", config=SchemathesisConfig.from_dict(CONFIG), timeout=30
+    )
+    schema.config.update(base_url=server.base_url, request_timeout=120)
+    yield schema
+    stop_server(server)
+
+
+writes = schemathesis.pytest.from_fixture("writable_schema").include(method=["POST", "DELETE"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@writes.parametrize()
+def test_keyed_writes_conform_to_the_schema_and_never_fail_server_side(case):
+    """Adds and deletes with a valid key: the documents really change; the same checks."""
+    response = case.call(headers={"X-API-Key": KEY})
+    case.validate_response(response, excluded_checks=_not_applicable(response))
 
 
 @settings(

@@ -74,7 +74,11 @@ class Upload:
 def request_body_schema() -> dict:
     """The OpenAPI request body of POST /v1/documents: both ways of sending a document."""
     metadata = DocumentMetadata.model_json_schema()["properties"]
-    file_part = {"type": "string", "format": "binary", "description": "A .txt or .md file"}
+    file_part = {
+        "type": "string",
+        "format": "binary",
+        "description": "A UTF-8 text file named *.txt, *.md or *.markdown",
+    }
     return {
         "requestBody": {
             "required": True,
@@ -85,7 +89,9 @@ def request_body_schema() -> dict:
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": file_part, **metadata},
-                    }
+                        "additionalProperties": False,
+                    },
+                    "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
                 },
             },
         }
