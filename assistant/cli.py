@@ -225,6 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"Reform QA API on http://{settings.host}:{settings.port}  (docs: /docs, ready: /readyz)")
     log_requests_as_json_lines()
     options = {"host": settings.host, "port": settings.port, "log_level": "info"}
+    options["timeout_keep_alive"] = settings.keep_alive_seconds
     options["access_log"] = False  # ours is one JSON line per request, with its id and route
     if args.workers > 1:
         # Worker processes import the app themselves and read their settings from the

@@ -36,6 +36,10 @@ class Settings:
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     max_body_bytes: int = 2_000_000
     max_upload_bytes: int = 1_000_000
+    # Requests computing at once per worker (the rest wait their turn, cheaply): more threads
+    # than cores only fight over them and the GIL, and stall the event loop.
+    request_threads: int = 4
+    keep_alive_seconds: int = 30  # above clients' pool expiry, so the client closes first
 
     def key_list(self) -> tuple[str, ...]:
         return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
@@ -69,6 +73,8 @@ class Settings:
             raise ValueError("REFORMQA_CHUNK_OVERLAP must be >= 0 and below REFORMQA_CHUNK_TOKENS")
         if self.fusion not in ("weighted", "rrf"):
             raise ValueError("REFORMQA_FUSION must be 'weighted' or 'rrf'")
+        if self.request_threads < 1:
+            raise ValueError("REFORMQA_REQUEST_THREADS must be at least 1")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
 

@@ -7,6 +7,7 @@ import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Sync routes run in this limiter's threads: its size is how many requests compute at once
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         if slot is None:
             loader = threading.Thread(
                 target=app.state.slot.load, args=(settings,), name="index-loader", daemon=True
