@@ -104,16 +104,21 @@ def writable_schema(tmp_path_factory, fixture_settings):
     stop_server(server)
 
 
+def _bounded(max_examples: int):
+    """Repeatable and bounded: the same examples every run, no deadline on a busy machine."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
 writes = schemathesis.pytest.from_fixture("writable_schema").include(method=["POST", "DELETE"])
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@_bounded(max_examples=25)
 @writes.parametrize()
 def test_keyed_writes_conform_to_the_schema_and_never_fail_server_side(case):
     """Adds and deletes with a valid key: the documents really change; the same checks."""
@@ -121,13 +126,7 @@ def test_keyed_writes_conform_to_the_schema_and_never_fail_server_side(case):
     case.validate_response(response, excluded_checks=_not_applicable(response))
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@_bounded(max_examples=40)
 @schema.parametrize()
 def test_every_operation_conforms_to_its_schema_and_never_fails_server_side(case):
     response = case.call()
