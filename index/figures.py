@@ -15,6 +15,7 @@ import calendar
 import datetime as dt
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index.sentences import sentence_spans
@@ -164,6 +165,14 @@ def extract_figures(
             fig.doc_id, fig.chunk_id = doc_id, chunk_id
             figures.append(fig)
     return figures
+
+
+def distinct_figures(figures: Iterable[Figure]) -> list[Figure]:
+    """A figure in the overlap of two chunks is stored twice: keep its first reading."""
+    found: dict[tuple, Figure] = {}
+    for figure in figures:
+        found.setdefault((figure.doc_id, figure.sentence, figure.text), figure)
+    return list(found.values())
 
 
 def extract_from_sentence(sentence: str, doc_date: dt.date | None = None) -> list[Figure]:

@@ -63,7 +63,7 @@ def load_document(path: Path) -> Document:
 
 def parse_document(raw: bytes, doc_id: str, path: str | None = None) -> Document:
     name = path or doc_id
-    text = _decode(raw, name)
+    text = decode_text(raw, name)
     meta, body = split_front_matter(text, name)
     cleaned = clean_text(body)
     if not cleaned.strip():
@@ -102,7 +102,8 @@ def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
     return meta, "\n".join(lines[end + 1 :])
 
 
-def _decode(raw: bytes, name: str) -> str:
+def decode_text(raw: bytes, name: str) -> str:
+    """UTF-8 text (a BOM dropped); binary or other encodings are a BadDocument."""
     if b"\x00" in raw[:8192]:
         raise BadDocument(f"{name} is a binary file, not text")
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import BadQuery, DocumentNotFound
+from index.figures import distinct_figures
 from index.keyword import KeywordIndex
 from index.store import (
     DATABASE,
@@ -180,11 +181,8 @@ class IndexReader:
             "SELECT f.record FROM figures f JOIN chunks c ON c.rowid = f.chunk_row "
             f"{where} ORDER BY f.doc_id, c.position, f.position"
         )
-        found: dict[tuple, Figure] = {}
-        for (record,) in self.db.execute(sql, params):
-            figure = Figure.model_validate_json(record)
-            found.setdefault((figure.doc_id, figure.sentence, figure.text), figure)
-        return list(found.values())
+        rows = self.db.execute(sql, params)
+        return distinct_figures(Figure.model_validate_json(record) for (record,) in rows)
 
     def _check_known(self, doc_ids: list[str]) -> None:
         if not doc_ids:

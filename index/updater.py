@@ -24,10 +24,12 @@ import yaml
 from index.builder import distinct_sentences
 from index.embedder import Embedder
 from index.errors import BadDocument, Conflict, DocumentNotFound
+from index.figures import distinct_figures
 from index.loader import (
     DOCUMENT_SUFFIXES,
     corpus_files,
     corpus_hash,
+    decode_text,
     parse_document,
     split_front_matter,
 )
@@ -61,21 +63,21 @@ def add_document(
     document, and keep it in the corpus folder so a rebuild finds it."""
     started = time.perf_counter()
     content = merge_front_matter(raw, metadata or {})
+    parsed = parse_document(content, doc_id or "new", path="the document")
+    doc_id = doc_id or _derived_id(parsed.title)
     data_dir = DataDir(settings.data_dir)
     with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
         current = Snapshot.read(version)
-        if doc_id is None:
-            doc_id = _derived_id(parse_document(content, "new", path="the document").title)
         if doc_id in current.doc_ids():
             raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
         name = _corpus_name(settings, doc_id, suffix, current)
-        document = parse_document(content, doc_id=doc_id, path=name)
+        document = parsed.model_copy(update={"id": doc_id, "path": name})
         added = _snapshot_of(document, settings, embedder)
         was_fresh = _corpus_matches(settings, manifest)
         _write_atomically(settings.corpus_dir / name, content)
         _publish(data_dir, staging, current.plus(added), manifest, settings, was_fresh)
-    figures = _distinct_figures(added)
+    figures = distinct_figures(Figure.model_validate_json(row[-1]) for row in added.figures)
     document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
     return Change(document, figures, data_dir.require_current(), time.perf_counter() - started)
 
@@ -104,8 +106,7 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
 
 def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
     """The file as it will be stored: its own front matter, overridden by `metadata`."""
-    text = _decode(raw)
-    meta, body = split_front_matter(text, "the upload")
+    meta, body = split_front_matter(decode_text(raw, "the upload"), "the upload")
     meta.update({k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")})
     body = body if body.endswith("\n") else body + "\n"
     if not meta:
@@ -200,15 +201,6 @@ def _corpus_name(settings: Settings, doc_id: str, suffix: str, current: Snapshot
     return name
 
 
-def _distinct_figures(content: Snapshot) -> list[Figure]:
-    """A figure in the overlap of two chunks is stored twice and listed once."""
-    found: dict[tuple, Figure] = {}
-    for row in content.figures:
-        figure = Figure.model_validate_json(row[-1])
-        found.setdefault((figure.sentence, figure.text), figure)
-    return list(found.values())
-
-
 def _derived_id(title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] or "document"
     return f"{slug}-{uuid.uuid4().hex[:8]}"
@@ -233,13 +225,6 @@ def _remove_corpus_file(settings: Settings, name: str | None) -> None:
         return  # never delete outside the corpus folder
     path.unlink(missing_ok=True)
     fsync_dir(path.parent)
-
-
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadDocument(f"the upload is not UTF-8 text (byte offset {exc.start})") from exc
 
 
 def _yaml_value(value: Any) -> Any:

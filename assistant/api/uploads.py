@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from index.errors import BadDocument, BodyTooLarge, UnsupportedUpload
+from index.errors import BodyTooLarge, UnsupportedUpload
 from index.loader import DOCUMENT_SUFFIXES
 from index.settings import Settings
 from index.types import IsoDate
@@ -138,8 +138,6 @@ async def _file_upload(request: Request, max_bytes: int) -> Upload:
         meta = DocumentMetadata.model_validate(fields)
     except ValidationError as exc:
         raise RequestValidationError(_located(exc, "body")) from exc
-    if not raw.strip():
-        raise BadDocument(f"{file.filename} is empty")
     return Upload(raw, _metadata(meta), meta.id, suffix)
 
 
