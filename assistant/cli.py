@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     docs_list.add_argument("--json", action="store_true")
     _add_paths(docs_list)
     docs_list.set_defaults(handler=_docs_list)
+    _add_feedback_commands(commands)
 
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="default 127.0.0.1")
@@ -82,7 +83,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_paths(serve, corpus=True)
     serve.set_defaults(handler=_serve)
+
+    run = commands.add_parser("run", help="serve the API and the chat together (Ctrl-C stops both)")
+    run.add_argument("--workers", type=int, default=1, help="API worker processes (default 1)")
+    _add_paths(run, corpus=True)
+    run.set_defaults(handler=_run)
     return parser
+
+
+def _add_feedback_commands(commands) -> None:
+    feedback = commands.add_parser("feedback", help="feedback readers gave on answers")
+    feedback_commands = feedback.add_subparsers(title="feedback commands")
+    export = feedback_commands.add_parser(
+        "export", help="write every feedback entry, oldest first",
+        description="Write every feedback entry (POST /v1/feedback), oldest first, from "
+        "REFORMQA_FEEDBACK_DB (default <data-dir>/feedback.sqlite3).",
+    )  # fmt: skip
+    export.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="where to write (default: stdout)"
+    )
+    export.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl",
+        help="jsonl: one JSON object a line (default); csv: a header row, citations joined by "
+        "spaces",
+    )  # fmt: skip
+    _add_paths(export)
+    export.set_defaults(handler=_feedback_export)
 
 
 def _add_query_options(parser: argparse.ArgumentParser, json_help: str | None) -> None:
@@ -215,6 +241,41 @@ def _docs_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feedback_export(args: argparse.Namespace) -> int:
+    from assistant.feedback import read_feedback
+
+    path = _settings(args).feedback_path()
+    if not path.is_file():
+        print(f"no feedback yet: {path} does not exist", file=sys.stderr)
+    records = read_feedback(path)
+    if args.output is None:
+        _write_feedback(records, sys.stdout, args.format)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            _write_feedback(records, out, args.format)
+    except OSError as exc:
+        raise ReformQAError(f"cannot write {args.output}: {exc.strerror}") from exc
+    return 0
+
+
+def _write_feedback(records, out, form: str) -> None:
+    """jsonl: one object a line; csv: a header row, then one row each, citations space-joined."""
+    import csv
+
+    from assistant.feedback import COLUMNS
+
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    if form == "csv":
+        writer.writeheader()
+    for record in records:
+        row = record.model_dump(mode="json")
+        if form == "csv":
+            writer.writerow({**row, "citations": " ".join(row["citations"])})
+        else:
+            out.write(json.dumps({column: row[column] for column in COLUMNS}) + "\n")
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -235,6 +296,12 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from assistant.launcher import run_api_and_chat
+
+    return run_api_and_chat(_settings(args), workers=args.workers)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -40,6 +40,22 @@ class Settings:
     # than cores only fight over them and the GIL, and stall the event loop.
     request_threads: int = 4
     keep_alive_seconds: int = 30  # above clients' pool expiry, so the client closes first
+    feedback_db: str = ""  # SQLite file for answer feedback; "" means <data_dir>/feedback.sqlite3
+    # The chat (ui/): where it listens, the API it calls, how long it waits for an answer
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 8501
+    api_url: str = ""  # "" means http://<host>:<port>, the API `reformqa run` starts beside it
+    api_timeout_seconds: float = 60.0
+    ui_api_key: str = ""  # the key the documents page uploads with; "" means the first api_keys
+
+    def feedback_path(self) -> Path:
+        return Path(self.feedback_db) if self.feedback_db else self.data_dir / "feedback.sqlite3"
+
+    def api_base_url(self) -> str:
+        return (self.api_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def upload_key(self) -> str:
+        return self.ui_api_key or next(iter(self.key_list()), "")
 
     def key_list(self) -> tuple[str, ...]:
         return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
@@ -75,6 +91,8 @@ class Settings:
             raise ValueError("REFORMQA_FUSION must be 'weighted' or 'rrf'")
         if self.request_threads < 1:
             raise ValueError("REFORMQA_REQUEST_THREADS must be at least 1")
+        if self.api_timeout_seconds <= 0:
+            raise ValueError("REFORMQA_API_TIMEOUT_SECONDS must be above 0")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
 

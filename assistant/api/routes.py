@@ -20,6 +20,7 @@ from assistant.api.schemas import (
     ContextResponse,
     DocumentDetail,
     DocumentPage,
+    FeedbackRequest,
     FigurePage,
     Health,
     Readiness,
@@ -27,6 +28,7 @@ from assistant.api.schemas import (
     SearchResponse,
 )
 from assistant.api.uploads import read_upload, request_body_schema
+from assistant.feedback import Feedback, record_feedback
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(read_access)])
@@ -171,6 +173,17 @@ def search_figures(
     return FigurePage(
         items=found[offset : offset + limit], total=len(found), offset=offset, limit=limit
     )
+
+
+@v1.post("/feedback", status_code=201, response_model=Feedback, responses=_ERRORS)
+def add_feedback(body: FeedbackRequest, request: Request) -> Feedback:
+    """Thumbs up or down on one answer, with an optional comment, stored for evaluators
+    (`reformqa feedback export`). Works while the index is loading. Without an
+    `index_version`, the version this server is answering from is recorded."""
+    served = request.app.state.slot.retriever
+    if body.index_version is None and served is not None:
+        body = body.model_copy(update={"index_version": served.reader.version.name})
+    return record_feedback(request.app.state.settings.feedback_path(), body)
 
 
 @router.get("/metrics", response_class=Response, tags=["ops"])

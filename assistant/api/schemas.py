@@ -1,4 +1,4 @@
-"""Request and response bodies of /v1; records themselves come from index.types."""
+"""Request and response bodies of /v1; records come from index.types and assistant.feedback."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from assistant.context import ENCODINGS
+from assistant.feedback import FeedbackEntry
 from index.settings import Settings
 from index.types import Answer, Document, Figure, Filters, Passage
 
@@ -257,3 +258,26 @@ class FigurePage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class FeedbackRequest(FeedbackEntry):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rating": "up",
+                    "question": "How many ID cards had been issued by 2023?",
+                    "answer": "**more than 76 million** ... [1].",
+                    "citations": ["000_09fe290d33704444#0004"],
+                    "request_id": "4f1c2a9e0b7d4e55a1c3b2d6e8f09a71",
+                },
+                {
+                    "rating": "down",
+                    "comment": "The figure is from 2022, not 2023.",
+                    "question": "How many ID cards had been issued by 2023?",
+                    "answer": "The documents do not say. (no passage mentions ID cards)",
+                },
+            ]
+        },
+    )
