@@ -9,10 +9,10 @@ TIKTOKEN_CACHE := .cache/tiktoken
 INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: run install index serve test test-fast lint format bench clean
+.PHONY: run install index serve test test-fast lint format bench clean browser
 
-run: index  ## install, build the index if missing or stale, serve the API on 127.0.0.1:8000
-	$(BIN)/reformqa serve
+run: index  ## install, build the index if missing or stale, serve the API (:8000) and the chat (:8501)
+	$(BIN)/reformqa run
 
 install: $(INSTALLED)
 
@@ -33,8 +33,14 @@ index: install  ## build the index from docs_corpus/ unless it is up to date
 serve: install
 	$(BIN)/reformqa serve
 
-test: $(DEV_INSTALLED)  ## the whole suite: fast tests and the slow ones on the real corpus
+test: $(DEV_INSTALLED) browser  ## the whole suite: fast, slow (real corpus) and browser tests
 	$(BIN)/python -m pytest
+
+# Debian's Chromium, which the browser tests drive (Playwright's own download cannot work here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 test-fast: $(DEV_INSTALLED)
 	$(BIN)/python -m pytest -m "not slow"

@@ -1,0 +1,138 @@
+"""The chat's pure parts: escaping, highlighting, cards, the timeline, history and export."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from index.types import Answer, Figure, Passage
+from ui.client import ApiClient, ApiUnavailable, Reply
+from ui.conversation import Exchange, conversation_markdown, history_for
+from ui.render import answer_html, escape_markdown, figures_html, mark_spans, passage_html
+from ui.timeline import timeline_points
+
+from .conftest import free_port
+
+XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+def _figure(text: str, value: float, as_of: str, chunk_id: str, **extra) -> Figure:
+    doc_id = chunk_id.split("#")[0]
+    fields = {"unit": "cards", "subject": "identity cards", "sentence": f"{text} cards."}
+    return Figure(
+        value=value, text=text, as_of=dt.date.fromisoformat(as_of), doc_id=doc_id,
+        chunk_id=chunk_id, **{**fields, **extra},
+    )  # fmt: skip
+
+
+def _passage(pid: str, title: str, text: str = "", figures=(), **extra) -> Passage:
+    return Passage(
+        id=pid, doc_id=pid.split("#")[0], title=title, text=text or f"text of {pid}", score=0.9,
+        span=(0, 10), figures=list(figures), **extra,
+    )  # fmt: skip
+
+
+def test_answer_html_escapes_text_and_keeps_bold_and_citations():
+    rendered = answer_html(f"- **more than 76 million** cards [1]: “{XSS}”\n\nsee [2]")
+    assert "<script>" not in rendered and "<img" not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    assert "<strong>more than 76 million</strong>" in rendered
+    assert '<span class="rq-cite">[1]</span>' in rendered
+    assert rendered.count("<li>") == 1 and "<p>see" in rendered
+
+
+def test_mark_spans_escapes_inside_and_outside_and_merges_overlaps():
+    text = "a <b> 76 million & more <i>"
+    marked = mark_spans(text, [(6, 16), (9, 18), (50, 60)])
+    assert marked == "a &lt;b&gt; <mark>76 million &amp;</mark> more &lt;i&gt;"
+    assert mark_spans("abc", []) == "abc"
+
+
+def test_passage_html_links_only_web_urls():
+    safe = passage_html(_passage("d#0", "T", url="https://x.example/a?b=1&c=2"), 1, [])
+    assert '<a href="https://x.example/a?b=1&amp;c=2"' in safe
+    unsafe = passage_html(_passage("d#0", "T", url="javascript:alert(1)"), 1, [])
+    assert "<a " not in unsafe and "javascript" not in unsafe
+
+
+def test_escape_markdown_makes_every_mark_literal():
+    assert escape_markdown("**[x](javascript:1)** $a$ <b>") == (
+        r"\*\*\[x\]\(javascript\:1\)\*\* \$a\$ \<b\>"
+    )
+
+
+def test_conflict_cards_show_each_value_with_its_date_and_source():
+    first = _figure("more than 76 million", 76e6, "2023-02-03", "a#1")
+    second = _figure("nearly 78 million", 78e6, "2023-02-05", "b#2")
+    passages = [
+        _passage("a#1", "PM on reform", source="Nghe An"), _passage("b#2", f"VSS {XSS}"),
+    ]  # fmt: skip
+    rendered = figures_html([first, second], passages, conflict=True)
+    assert "disagree" in rendered and rendered.count('class="rq-card rq-conflict"') == 2
+    for expected in (
+        "more than 76 million", "3 February 2023", "[1] PM on reform", "Nghe An",
+        "nearly 78 million", "5 February 2023", "[2] VSS &lt;script&gt;",
+    ):  # fmt: skip
+        assert expected in rendered
+    assert "<script>" not in rendered
+
+
+def test_timeline_needs_the_same_thing_at_two_dates():
+    lead = _figure("76 million", 76e6, "2023-02-03", "a#1")
+    later = _figure("80 million", 80e6, "2024-01-10", "b#1")
+    other_unit = _figure("12%", 12, "2022-01-01", "c#1", unit="%")
+    other_thing = _figure("5 million", 5e6, "2021-01-01", "c#2", subject="passports")
+    passages = [_passage("b#1", "Later report", figures=[later, other_unit, other_thing])]
+    points = timeline_points([lead], passages)
+    assert [(p.as_of, p.text, p.source) for p in points] == [
+        ("2023-02-03", "76 million", "a"),
+        ("2024-01-10", "80 million", "Later report"),
+    ]
+    assert timeline_points([lead], [_passage("c#1", "x", figures=[other_unit])]) == []
+
+
+def _reply(question: str, text: str, abstained: bool = False) -> Reply:
+    passage = _passage("a#1", "PM on reform", source="Nghe An", date=dt.date(2023, 2, 3))
+    answer = Answer(
+        text=text, abstained=abstained, confidence=0.9,
+        citations=[] if abstained else ["a#1"],
+    )  # fmt: skip
+    return Reply(question=question, answer=answer, passages=[passage])
+
+
+def test_history_sends_answered_exchanges_oldest_first():
+    exchanges = [
+        Exchange("How many ID cards?", _reply("How many ID cards?", "76 million [1]")),
+        Exchange("And passports?", error="The answer service cannot be reached."),
+        Exchange("And in 2024?", _reply("And in 2024?", "80 million [1]")),
+    ]
+    assert history_for(exchanges) == [
+        {"role": "user", "content": "How many ID cards?"},
+        {"role": "assistant", "content": "76 million [1]"},
+        {"role": "user", "content": "And in 2024?"},
+        {"role": "assistant", "content": "80 million [1]"},
+    ]
+
+
+def test_markdown_export_has_questions_answers_and_sources():
+    exchanges = [
+        Exchange("How many ID cards?", _reply("How many ID cards?", "**76 million** [1]")),
+        Exchange("Budget of Mars?", _reply("Budget of Mars?", "The documents do not say.", True)),
+        Exchange("Down?", error="The answer service cannot be reached."),
+    ]
+    exported = conversation_markdown(exchanges, now=dt.datetime(2026, 11, 23, 10, 0))
+    assert exported.startswith("# Reform QA conversation\n")
+    for expected in (
+        "## Question 1", "How many ID cards?", "**76 million** [1]", "**Sources**",
+        "[1] PM on reform (Nghe An; 3 February 2023), passage `a#1`", "> text of a#1",
+        "**Not found in the documents.**", "**Closest passages**",
+        "*No answer: The answer service cannot be reached.*",
+    ):  # fmt: skip
+        assert expected in exported
+
+
+def test_client_names_an_api_that_is_down():
+    client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(ApiUnavailable, match="cannot be reached"):
+        client.ask("How many ID cards?")

@@ -1,0 +1,168 @@
+"""HTML for the chat's cards and passages, built from escaped text only.
+
+Everything that comes from a document or a person (passage text, titles, questions, figure
+text) goes through `html.escape` before any tag of ours is put around it, so `<script>` in a
+document shows as those characters and runs nothing. Streamlit's st.html sanitizes once more."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Sequence
+
+from index.types import Figure, Passage
+
+STYLE = """
+<style>
+.rq-card{border:1px solid #d0d7de;border-left:6px solid #1f6feb;border-radius:8px;
+  padding:.7rem 1rem;margin:.2rem 0 .6rem;background:#f6f8fa;color:#1f2328}
+.rq-card.rq-conflict{border-left-color:#bf8700;background:#fff8e5}
+.rq-value{font-size:1.7rem;font-weight:700;line-height:1.2}
+.rq-subject{font-size:1rem;margin:.15rem 0 .35rem}
+.rq-meta{font-size:.85rem;color:#57606a}
+.rq-meta a{color:#0969da}
+.rq-banner{font-weight:600;margin:.2rem 0 .4rem;color:#7d4e00}
+.rq-notfound{border:1px solid #d0d7de;border-left:6px solid #8c959f;border-radius:8px;
+  padding:.6rem 1rem;background:#f6f8fa;color:#1f2328}
+.rq-answer{line-height:1.55}
+.rq-answer ul{margin:.3rem 0 .3rem 1.2rem;padding:0}
+.rq-cite{font-size:.75em;font-weight:600;color:#0969da;vertical-align:super}
+.rq-passage{white-space:pre-wrap;line-height:1.5;font-size:.95rem}
+.rq-passage mark{background:#ffe58f;padding:0 .1em;border-radius:3px}
+.rq-source{font-size:.85rem;color:#57606a;margin-bottom:.4rem}
+.rq-doctext{white-space:pre-wrap;line-height:1.5;max-height:28rem;overflow:auto;
+  border:1px solid #d0d7de;border-radius:6px;padding:.6rem .8rem}
+</style>
+"""
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:^=])")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown where Streamlit reads Markdown (widget labels): every mark is literal."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
+
+
+def format_date(day: dt.date | None) -> str:
+    return f"{day.day} {day:%B %Y}" if day else "undated"
+
+
+def answer_html(text: str) -> str:
+    """The API's answer text: its **bold** and [n] citations kept, everything else escaped."""
+    blocks: list[str] = []
+    items: list[str] = []
+    for line in text.splitlines():
+        body = _inline(line[2:] if line.startswith("- ") else line)
+        if line.startswith("- "):
+            items.append(f"<li>{body}</li>")
+            continue
+        if items:
+            blocks.append(f"<ul>{''.join(items)}</ul>")
+            items = []
+        if line.strip():
+            blocks.append(f"<p>{body}</p>")
+    if items:
+        blocks.append(f"<ul>{''.join(items)}</ul>")
+    return f'<div class="rq-answer">{"".join(blocks)}</div>'
+
+
+def _inline(line: str) -> str:
+    escaped = html.escape(line)
+    escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
+    return _CITATION.sub(r'<span class="rq-cite">[\1]</span>', escaped)
+
+
+def source_line(passage: Passage | None, number: int | None = None, with_date: bool = True) -> str:
+    """'[2] Title · Publisher · 3 February 2023', the title linked when the document has a URL."""
+    if passage is None:
+        return ""
+    title = html.escape(passage.title)
+    if _is_web_link(passage.url):
+        title = f'<a href="{html.escape(passage.url, quote=True)}" target="_blank">{title}</a>'
+    parts = [title, html.escape(passage.source or "")]
+    if with_date:
+        parts.append(format_date(passage.date))
+    label = f"[{number}] " if number else ""
+    return label + " · ".join(p for p in parts if p)
+
+
+def figure_card_html(
+    figure: Figure, passage: Passage | None, number: int | None, conflict: bool = False
+) -> str:
+    counts = figure.subject or figure.unit or ""
+    return (
+        f'<div class="rq-card{" rq-conflict" if conflict else ""}">'
+        f'<div class="rq-value">{html.escape(figure.text)}</div>'
+        f'<div class="rq-subject">{html.escape(counts)}</div>'
+        f'<div class="rq-meta">as of <strong>{format_date(figure.as_of)}</strong>'
+        f" · {source_line(passage, number, with_date=False) or html.escape(figure.doc_id)}"
+        "</div></div>"
+    )
+
+
+def figures_html(figures: Sequence[Figure], passages: Sequence[Passage], conflict: bool) -> str:
+    """One card for a single figure; under a warning, one card per figure when they disagree."""
+    cards = [
+        figure_card_html(f, *_passage_of(f, passages), conflict=conflict) for f in figures
+    ]  # fmt: skip
+    if not conflict:
+        return "".join(cards)
+    banner = (
+        f'<div class="rq-banner">⚠ The documents disagree: {len(figures)} different figures. '
+        "Each is shown with its date and source.</div>"
+    )
+    return banner + "".join(cards)
+
+
+def _passage_of(figure: Figure, passages: Sequence[Passage]) -> tuple[Passage | None, int | None]:
+    for number, passage in enumerate(passages, 1):
+        if passage.id == figure.chunk_id:
+            return passage, number
+    for number, passage in enumerate(passages, 1):
+        if passage.doc_id == figure.doc_id:
+            return passage, number
+    return None, None
+
+
+def passage_html(passage: Passage, number: int, highlight: Iterable[tuple[int, int]]) -> str:
+    """The passage as stored, its figures' spans marked."""
+    return (
+        f'<div class="rq-source">{source_line(passage, number)}</div>'
+        f'<div class="rq-passage">{mark_spans(passage.text, highlight)}</div>'
+    )
+
+
+def mark_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Escaped text with <mark> around each span (overlapping spans merged)."""
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        elif start < end:
+            merged.append([start, end])
+    pieces: list[str] = []
+    at = 0
+    for start, end in merged:
+        pieces.append(html.escape(text[at:start]))
+        pieces.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        at = end
+    pieces.append(html.escape(text[at:]))
+    return "".join(pieces)
+
+
+def not_found_html(text: str) -> str:
+    return (
+        '<div class="rq-notfound"><strong>Not found in the documents.</strong> '
+        f"{html.escape(text)}</div>"
+    )
+
+
+def document_text_html(text: str) -> str:
+    return f'<div class="rq-doctext">{html.escape(text)}</div>'
+
+
+def _is_web_link(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://"))
