@@ -47,12 +47,21 @@ class Settings:
     api_url: str = ""  # "" means http://<host>:<port>, the API `reformqa run` starts beside it
     api_timeout_seconds: float = 60.0
     ui_api_key: str = ""  # the key the documents page uploads with; "" means the first api_keys
+    # Offered on an empty chat, "|"-separated: set them to fit your own corpus
+    ui_sample_questions: str = (
+        "How many ID cards had been issued by 2023?|"
+        "How many online public services are provided?|"
+        "What did the steering committee decide about streamlining the apparatus?"
+    )
 
     def feedback_path(self) -> Path:
         return Path(self.feedback_db) if self.feedback_db else self.data_dir / "feedback.sqlite3"
 
     def api_base_url(self) -> str:
         return (self.api_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def sample_questions(self) -> tuple[str, ...]:
+        return tuple(q.strip() for q in self.ui_sample_questions.split("|") if q.strip())
 
     def upload_key(self) -> str:
         return self.ui_api_key or next(iter(self.key_list()), "")

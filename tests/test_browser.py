@@ -152,14 +152,18 @@ def test_sample_question_shows_both_id_card_figures_with_their_dates_and_sources
     assert "documents disagree" in page.locator(".rq-banner").inner_text()
 
 
-def test_a_citation_opens_its_passage_with_the_figure_marked(tab):
+def test_a_citation_in_the_answer_opens_its_passage_with_the_figure_marked(tab):
     page = tab.page
     _ask(page, ID_CARDS)
-    page.get_by_role("button", name=re.compile(r"^\[1\] ")).first.click()
-    body = page.get_by_test_id("stPopoverBody")
-    body.locator("mark").first.wait_for()
-    assert body.locator("mark").first.inner_text() in ("more than 76 million", "nearly 78 million")
-    assert "3 February 2023" in body.locator(".rq-source").inner_text()
+    opened = page.locator(".rq-src:target .rq-src-body")
+    assert opened.count() == 0
+    page.locator("a.rq-cite", has_text="[1]").first.click()
+    opened.locator("mark").first.wait_for(state="visible")
+    assert opened.locator("mark").first.inner_text() in (
+        "more than 76 million",
+        "nearly 78 million",
+    )
+    assert "3 February 2023" in page.locator(".rq-src:target .rq-src-head").inner_text()
 
 
 def test_uploaded_document_is_listed_and_answers_questions(tab, tmp_path):
@@ -202,10 +206,9 @@ def test_markup_in_documents_and_questions_is_shown_not_run(tab, running):
     assert added.status_code == 201, added.text
     _ask(page, 'How many widgets did the probe office count? <img src=x onerror="alert(4)">')
     page.get_by_text('<img src=x onerror="alert(4)">').first.wait_for()  # the question, as text
-    page.get_by_role("button", name=re.compile(r"Probe")).first.click()
-    passage = page.get_by_test_id("stPopoverBody").locator(".rq-passage")
+    page.locator(".rq-src-head", has_text="<b>Probe</b>").first.click()
+    passage = page.locator(".rq-src:target .rq-passage")
     assert "<script>window.__xss = 1</script>" in passage.inner_text()
-    page.keyboard.press("Escape")
     page.get_by_role("link", name="Documents").click()
     page.get_by_text("Open a document").wait_for()
     page.get_by_test_id("stSelectbox").click()

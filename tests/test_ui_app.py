@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -189,3 +190,22 @@ def test_key_from_settings_fills_the_sidebar(api, monkeypatch):
     monkeypatch.setenv("REFORMQA_API_KEYS", f"{KEY},other")
     at = AppTest.from_file("../ui/app.py", default_timeout=TIMEOUT).run()
     assert at.sidebar.text_input(key="api_key").value == KEY
+
+
+def test_sample_questions_come_from_the_settings(api, monkeypatch):
+    monkeypatch.setenv("REFORMQA_API_URL", api.base_url)
+    monkeypatch.setenv("REFORMQA_UI_SAMPLE_QUESTIONS", "How many schools? | What changed in 2024?")
+    at = AppTest.from_file("../ui/app.py", default_timeout=TIMEOUT).run()
+    labels = [b.label for b in at.button if b.key and b.key.startswith("sample-")]
+    assert labels == ["How many schools?", "What changed in 2024?"]
+
+
+def test_a_slow_api_gives_a_message_and_a_retry(app, monkeypatch):
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("REFORMQA_API_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("REFORMQA_API_TIMEOUT_SECONDS", "1")
+        _ask(app, LAND_QUESTION)
+    assert any("did not answer within 1 s" in e.value for e in app.error)
+    assert [b.label for b in app.button if b.label == "Retry"] == ["Retry"]

@@ -9,7 +9,7 @@ import pytest
 from index.types import Answer, Figure, Passage
 from ui.client import ApiClient, ApiUnavailable, Reply
 from ui.conversation import Exchange, conversation_markdown, history_for
-from ui.render import answer_html, escape_markdown, figures_html, mark_spans, passage_html
+from ui.render import answer_html, escape_markdown, figures_html, mark_spans, sources_html
 from ui.timeline import timeline_points
 
 from .conftest import free_port
@@ -33,12 +33,12 @@ def _passage(pid: str, title: str, text: str = "", figures=(), **extra) -> Passa
     )  # fmt: skip
 
 
-def test_answer_html_escapes_text_and_keeps_bold_and_citations():
-    rendered = answer_html(f"- **more than 76 million** cards [1]: “{XSS}”\n\nsee [2]")
+def test_answer_html_escapes_text_and_links_citations_to_their_passages():
+    rendered = answer_html(f"- **more than 76 million** cards [1]: “{XSS}”\n\nsee [2]", "rq-a")
     assert "<script>" not in rendered and "<img" not in rendered
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
     assert "<strong>more than 76 million</strong>" in rendered
-    assert '<span class="rq-cite">[1]</span>' in rendered
+    assert '<a class="rq-cite" href="#rq-a-1">[1]</a>' in rendered
     assert rendered.count("<li>") == 1 and "<p>see" in rendered
 
 
@@ -49,11 +49,20 @@ def test_mark_spans_escapes_inside_and_outside_and_merges_overlaps():
     assert mark_spans("abc", []) == "abc"
 
 
-def test_passage_html_links_only_web_urls():
-    safe = passage_html(_passage("d#0", "T", url="https://x.example/a?b=1&c=2"), 1, [])
-    assert '<a href="https://x.example/a?b=1&amp;c=2"' in safe
-    unsafe = passage_html(_passage("d#0", "T", url="javascript:alert(1)"), 1, [])
-    assert "<a " not in unsafe and "javascript" not in unsafe
+def test_sources_open_by_anchor_mark_the_span_and_link_only_web_urls():
+    safe = _passage(
+        "d#0", f"T {XSS}", text="It holds 76 million cards.", url="https://x.example/a?b=1&c=2"
+    )
+    rendered = sources_html([(2, safe, [(9, 19)])], "rq-a")
+    assert (
+        '<div class="rq-src" id="rq-a-2"><a class="rq-src-head" href="#rq-a-2">[2] T &lt;'
+        in rendered
+    )
+    assert "It holds <mark>76 million</mark> cards." in rendered
+    assert '<a href="https://x.example/a?b=1&amp;c=2" target="_blank">Open the original' in rendered
+    assert "<script>" not in rendered
+    unsafe = sources_html([(1, _passage("d#0", "T", url="javascript:alert(1)"), [])], "rq-a")
+    assert "javascript" not in unsafe and "Open the original" not in unsafe
 
 
 def test_escape_markdown_makes_every_mark_literal():
@@ -68,7 +77,8 @@ def test_conflict_cards_show_each_value_with_its_date_and_source():
     passages = [
         _passage("a#1", "PM on reform", source="Nghe An"), _passage("b#2", f"VSS {XSS}"),
     ]  # fmt: skip
-    rendered = figures_html([first, second], passages, conflict=True)
+    rendered = figures_html([first, second], passages, conflict=True, anchor="rq-a")
+    assert '<a href="#rq-a-2">[2] VSS' in rendered  # a card's source opens its passage
     assert "disagree" in rendered and rendered.count('class="rq-card rq-conflict"') == 2
     for expected in (
         "more than 76 million", "3 February 2023", "[1] PM on reform", "Nghe An",

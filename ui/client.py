@@ -101,11 +101,7 @@ class ApiClient:
                 return found
 
     def document(self, doc_id: str) -> DocumentDetail:
-        data = self._request("GET", f"/v1/documents/{quote(doc_id, safe='')}").json()
-        return DocumentDetail(
-            document=Document.model_validate(data["document"]),
-            figures=[Figure.model_validate(f) for f in data["figures"]],
-        )
+        return _detail(self._request("GET", f"/v1/documents/{quote(doc_id, safe='')}").json())
 
     def add_document(
         self,
@@ -124,11 +120,7 @@ class ApiClient:
             data={name: value for name, value in fields.items() if value},
             headers={"X-API-Key": self.api_key} if self.api_key else {},
         )
-        data = response.json()
-        return DocumentDetail(
-            document=Document.model_validate(data["document"]),
-            figures=[Figure.model_validate(f) for f in data["figures"]],
-        )
+        return _detail(response.json())
 
     def send_feedback(
         self,
@@ -153,8 +145,7 @@ class ApiClient:
             response = httpx.request(method, self.base_url + path, timeout=self.timeout, **kwargs)
         except httpx.TimeoutException as exc:
             raise ApiUnavailable(
-                f"The answer service at {self.base_url} did not answer within "
-                f"{self.timeout:g} seconds."
+                f"The answer service at {self.base_url} did not answer within {self.timeout:g} s."
             ) from exc
         except httpx.TransportError as exc:
             raise ApiUnavailable(
@@ -163,6 +154,13 @@ class ApiClient:
         if response.is_success:
             return response
         raise _problem_of(response)
+
+
+def _detail(data: dict[str, Any]) -> DocumentDetail:
+    return DocumentDetail(
+        document=Document.model_validate(data["document"]),
+        figures=[Figure.model_validate(f) for f in data["figures"]],
+    )
 
 
 def _problem_of(response: httpx.Response) -> ApiProblem:

@@ -27,7 +27,15 @@ STYLE = """
   padding:.6rem 1rem;background:#f6f8fa;color:#1f2328}
 .rq-answer{line-height:1.55}
 .rq-answer ul{margin:.3rem 0 .3rem 1.2rem;padding:0}
-.rq-cite{font-size:.75em;font-weight:600;color:#0969da;vertical-align:super}
+.rq-cite{font-size:.75em;font-weight:600;color:#0969da;vertical-align:super;
+  text-decoration:none}
+.rq-src{border:1px solid #d0d7de;border-radius:8px;margin:.35rem 0;padding:.45rem .8rem;
+  scroll-margin-top:4rem}
+.rq-src-head{color:#1f2328;text-decoration:none;font-size:.9rem;display:block}
+.rq-src-head:hover{color:#0969da}
+.rq-src-body{display:none;margin-top:.5rem}
+.rq-src:target{border-color:#1f6feb;box-shadow:0 0 0 2px #ddf4ff}
+.rq-src:target .rq-src-body{display:block}
 .rq-passage{white-space:pre-wrap;line-height:1.5;font-size:.95rem}
 .rq-passage mark{background:#ffe58f;padding:0 .1em;border-radius:3px}
 .rq-source{font-size:.85rem;color:#57606a;margin-bottom:.4rem}
@@ -50,12 +58,13 @@ def format_date(day: dt.date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else "undated"
 
 
-def answer_html(text: str) -> str:
-    """The API's answer text: its **bold** and [n] citations kept, everything else escaped."""
+def answer_html(text: str, anchor: str = "") -> str:
+    """The API's answer text: its **bold** kept, each [n] a link opening passage n (see
+    `sources_html`, same `anchor`), everything else escaped."""
     blocks: list[str] = []
     items: list[str] = []
     for line in text.splitlines():
-        body = _inline(line[2:] if line.startswith("- ") else line)
+        body = _inline(line[2:] if line.startswith("- ") else line, anchor)
         if line.startswith("- "):
             items.append(f"<li>{body}</li>")
             continue
@@ -69,18 +78,20 @@ def answer_html(text: str) -> str:
     return f'<div class="rq-answer">{"".join(blocks)}</div>'
 
 
-def _inline(line: str) -> str:
+def _inline(line: str, anchor: str) -> str:
     escaped = html.escape(line)
     escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
-    return _CITATION.sub(r'<span class="rq-cite">[\1]</span>', escaped)
+    return _CITATION.sub(rf'<a class="rq-cite" href="#{anchor}-\1">[\1]</a>', escaped)
 
 
-def source_line(passage: Passage | None, number: int | None = None, with_date: bool = True) -> str:
+def source_line(
+    passage: Passage | None, number: int | None = None, with_date: bool = True, link: bool = True
+) -> str:
     """'[2] Title · Publisher · 3 February 2023', the title linked when the document has a URL."""
     if passage is None:
         return ""
     title = html.escape(passage.title)
-    if _is_web_link(passage.url):
+    if link and _is_web_link(passage.url):
         title = f'<a href="{html.escape(passage.url, quote=True)}" target="_blank">{title}</a>'
     parts = [title, html.escape(passage.source or "")]
     if with_date:
@@ -90,24 +101,35 @@ def source_line(passage: Passage | None, number: int | None = None, with_date: b
 
 
 def figure_card_html(
-    figure: Figure, passage: Passage | None, number: int | None, conflict: bool = False
+    figure: Figure,
+    passage: Passage | None,
+    number: int | None,
+    conflict: bool = False,
+    anchor: str = "",
 ) -> str:
+    """The figure as written, what it counts, its date; its source opens the passage."""
     counts = figure.subject or figure.unit or ""
+    source = html.escape(figure.doc_id)
+    if passage is not None:
+        line = source_line(passage, number, with_date=False, link=False)
+        source = f'<a href="#{anchor}-{number}">{line}</a>' if anchor else line
     return (
         f'<div class="rq-card{" rq-conflict" if conflict else ""}">'
         f'<div class="rq-value">{html.escape(figure.text)}</div>'
         f'<div class="rq-subject">{html.escape(counts)}</div>'
-        f'<div class="rq-meta">as of <strong>{format_date(figure.as_of)}</strong>'
-        f" · {source_line(passage, number, with_date=False) or html.escape(figure.doc_id)}"
+        f'<div class="rq-meta">as of <strong>{format_date(figure.as_of)}</strong> · {source}'
         "</div></div>"
     )
 
 
-def figures_html(figures: Sequence[Figure], passages: Sequence[Passage], conflict: bool) -> str:
+def figures_html(
+    figures: Sequence[Figure], passages: Sequence[Passage], conflict: bool, anchor: str = ""
+) -> str:
     """One card for a single figure; under a warning, one card per figure when they disagree."""
     cards = [
-        figure_card_html(f, *_passage_of(f, passages), conflict=conflict) for f in figures
-    ]  # fmt: skip
+        figure_card_html(f, *_passage_of(f, passages), conflict=conflict, anchor=anchor)
+        for f in figures
+    ]
     if not conflict:
         return "".join(cards)
     banner = (
@@ -127,12 +149,26 @@ def _passage_of(figure: Figure, passages: Sequence[Passage]) -> tuple[Passage | 
     return None, None
 
 
-def passage_html(passage: Passage, number: int, highlight: Iterable[tuple[int, int]]) -> str:
-    """The passage as stored, its figures' spans marked."""
-    return (
-        f'<div class="rq-source">{source_line(passage, number)}</div>'
-        f'<div class="rq-passage">{mark_spans(passage.text, highlight)}</div>'
+def sources_html(
+    numbered: Iterable[tuple[int, Passage, Iterable[tuple[int, int]]]], anchor: str
+) -> str:
+    """Passages as a list of headings; a heading, or a citation linking to it, opens its
+    passage (CSS :target, no script)."""
+    return "".join(
+        f'<div class="rq-src" id="{anchor}-{number}">'
+        f'<a class="rq-src-head" href="#{anchor}-{number}">'
+        f"{source_line(passage, number, link=False)}</a>"
+        f'<div class="rq-src-body"><div class="rq-passage">{mark_spans(passage.text, spans)}</div>'
+        f"{_original_link(passage)}</div></div>"
+        for number, passage, spans in numbered
     )
+
+
+def _original_link(passage: Passage) -> str:
+    if not _is_web_link(passage.url):
+        return ""
+    href = html.escape(passage.url, quote=True)
+    return f'<div class="rq-source"><a href="{href}" target="_blank">Open the original</a></div>'
 
 
 def mark_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:

@@ -17,15 +17,10 @@ from ui.render import (
     figures_html,
     format_date,
     not_found_html,
-    passage_html,
+    sources_html,
 )
 from ui.timeline import timeline_chart, timeline_points
 
-SAMPLE_QUESTIONS = (
-    "How many ID cards had been issued by 2023?",
-    "How many online public services are provided?",
-    "What did the steering committee decide about streamlining the apparatus?",
-)
 EXCHANGES = "exchanges"
 PENDING = "pending_question"
 _QUOTE = re.compile(r"“([^”]{12,})”")
@@ -110,7 +105,7 @@ def _welcome() -> None:
             "Ask for a figure, a date or a decision. Every answer quotes the documents, "
             "with the date each figure was true and its source. Try one of these:"
         )
-        for number, sample in enumerate(SAMPLE_QUESTIONS):
+        for number, sample in enumerate(session.settings().sample_questions()):
             st.button(
                 sample, key=f"sample-{number}", on_click=st.session_state.__setitem__,
                 args=(PENDING, sample), icon=":material/help:",
@@ -164,8 +159,9 @@ def _show_answer(exchange: Exchange) -> None:
         _passage_list("Closest passages", reply.passages[:3], reply, exchange.id)
         return
     if answer.figures:
-        st.html(figures_html(answer.figures, reply.passages, conflict=bool(answer.conflicts)))
-    st.html(answer_html(answer.text))
+        conflict = bool(answer.conflicts)
+        st.html(figures_html(answer.figures, reply.passages, conflict, _anchor(exchange.id)))
+    st.html(answer_html(answer.text, _anchor(exchange.id)))
     points = timeline_points(answer.figures, reply.passages)
     if points:
         st.caption(
@@ -184,12 +180,14 @@ def _show_answer(exchange: Exchange) -> None:
 def _passage_list(heading: str, passages: list[Passage], reply, exchange_id: str) -> None:
     if heading:
         st.markdown(f"**{heading}**")
-    row = st.container(horizontal=True, gap="small")
-    for passage in passages:
-        number = reply.passages.index(passage) + 1
-        label = f"[{number}] {escape_markdown(_short(passage.title))} · {format_date(passage.date)}"
-        with row.popover(label, key=f"cite-{exchange_id}-{number}"):
-            st.html(passage_html(passage, number, _highlights(reply, passage)))
+    numbered = [
+        (reply.passages.index(p) + 1, p, _highlights(reply, p)) for p in passages
+    ]  # fmt: skip
+    st.html(sources_html(numbered, _anchor(exchange_id)))
+
+
+def _anchor(exchange_id: str) -> str:
+    return f"rq-{exchange_id}"
 
 
 def _highlights(reply, passage: Passage) -> list[tuple[int, int]]:
@@ -202,10 +200,6 @@ def _highlights(reply, passage: Passage) -> list[tuple[int, int]]:
         if at >= 0:
             spans.append((at, at + len(quote)))
     return spans
-
-
-def _short(title: str, limit: int = 60) -> str:
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def _feedback(exchange: Exchange) -> None:
