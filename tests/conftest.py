@@ -88,16 +88,21 @@ class Server:
         self.process = process
         self.log = log
 
-    def wait_ready(self, timeout: float = 120) -> None:
+    def wait_ready(self, timeout: float = 120, in_a_row: int = 1) -> None:
+        """Until /readyz answers 200 `in_a_row` times: with several workers one ready worker
+        answers for itself only, and the kernel hands each connection to any of them."""
         deadline = time.monotonic() + timeout
+        ready = 0
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "server exited during start-up"
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return
+                status = httpx.get(f"{self.base_url}/readyz", timeout=2).status_code
             except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+                status = None
+            ready = ready + 1 if status == 200 else 0
+            if ready >= in_a_row:
+                return
+            time.sleep(0.2 if ready == 0 else 0.02)
         raise TimeoutError("server never became ready")
 
 
@@ -117,7 +122,7 @@ def start_server(settings: Settings, *extra: str, **env: str) -> Server:
     )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     server.settings = settings
-    server.wait_ready()
+    server.wait_ready(in_a_row=40 if "--workers" in extra else 1)
     return server
 
 

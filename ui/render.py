@@ -21,7 +21,7 @@ STYLE = """
 .rq-value{font-size:1.7rem;font-weight:700;line-height:1.2}
 .rq-subject{font-size:1rem;margin:.15rem 0 .35rem}
 .rq-meta{font-size:.85rem;color:#57606a}
-.rq-meta a{color:#0969da}
+.rq-meta a{color:#0969da;text-decoration:none}
 .rq-banner{font-weight:600;margin:.2rem 0 .4rem;color:#7d4e00}
 .rq-notfound{border:1px solid #d0d7de;border-left:6px solid #8c959f;border-radius:8px;
   padding:.6rem 1rem;background:#f6f8fa;color:#1f2328}
