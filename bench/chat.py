@@ -4,7 +4,7 @@ running `make run` (or `reformqa run`).
 Measures the first load (navigation to the chat box shown) and, for N questions from
 eval/questions.jsonl asked one after another in one conversation, the time from pressing Enter
 to the answer drawn on the page (the API's own time included). Prints p50/p95/p99/mean in
-milliseconds, the chat server's RSS and any console errors. Reports; never asserts.
+milliseconds, the chat server's peak RSS and any console errors. Reports; never asserts.
 
     make run &   # then:
     .venv/bin/python bench/chat.py [--url http://127.0.0.1:8501] [-n 30] [--json FILE]
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import machine, stats
+from latency import machine, peak_rss_mib, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = _questions(ROOT / "eval" / "questions.jsonl", args.n)
     report = {"machine": machine(), "url": args.url, "questions": len(questions)}
     report.update(_measure(args.url, questions, args.loads))
-    report["chat_rss_mib"] = _streamlit_rss_mib()
+    report["chat_peak_rss_mib"] = _streamlit_peak_rss_mib()
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -105,15 +105,11 @@ def _first_load(browser, url: str) -> int:
     return elapsed
 
 
-def _streamlit_rss_mib() -> float | None:
+def _streamlit_peak_rss_mib() -> float | None:
     found = subprocess.run(
         ["pgrep", "-f", "streamlit run"], capture_output=True, text=True, check=False
     ).stdout.split()
-    if not found:
-        return None
-    status = Path(f"/proc/{found[0]}/status").read_text()
-    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
-    return round(kib / 1024, 1)
+    return peak_rss_mib(int(found[0])) if found else None
 
 
 if __name__ == "__main__":

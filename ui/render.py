@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from index.types import Figure, Passage
+from index.types import Document, Figure, Passage
 
 STYLE = """
 <style>
@@ -56,6 +56,11 @@ def escape_markdown(text: str) -> str:
 
 def format_date(day: dt.date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else "undated"
+
+
+def document_label(document: Document) -> str:
+    """'Title (3 February 2023)', as pickers list documents."""
+    return f"{document.title} ({format_date(document.date)})"
 
 
 def answer_html(text: str, anchor: str = "") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
 from index.settings import Settings
@@ -9,6 +11,7 @@ from ui.client import ApiClient
 from ui.render import STYLE
 
 API_KEY = "api_key"  # session key of the sidebar's API key field
+EARLIEST_DATE = dt.date(1945, 1, 1)  # date pickers' lower bound: older reform documents exist
 
 
 def settings() -> Settings:

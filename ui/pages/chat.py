@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import streamlit as st
 
+from assistant.feedback import MAX_COMMENT_CHARS
 from index.types import Filters, Passage
 from ui import session
 from ui.client import ApiClient, ApiError, ApiProblem
 from ui.conversation import Exchange, conversation_markdown, history_for
 from ui.render import (
     answer_html,
+    document_label,
     escape_markdown,
     figures_html,
-    format_date,
     not_found_html,
     sources_html,
 )
@@ -24,7 +24,6 @@ from ui.timeline import timeline_chart, timeline_points
 EXCHANGES = "exchanges"
 PENDING = "pending_question"
 _QUOTE = re.compile(r"“([^”]{12,})”")
-_EARLIEST = dt.date(1945, 1, 1)
 
 
 def main() -> None:
@@ -40,14 +39,12 @@ def main() -> None:
         _welcome()
     for exchange in exchanges:
         _show(exchange)
-    typed = st.chat_input("Ask about the reform documents", max_chars=_max_chars())
+    typed = st.chat_input(
+        "Ask about the reform documents", max_chars=session.settings().max_query_chars
+    )
     question = typed or st.session_state.pop(PENDING, None)
     if question and question.strip():
         _ask(client, exchanges, question.strip(), top_k, filters)
-
-
-def _max_chars() -> int:
-    return session.settings().max_query_chars
 
 
 def _sidebar(client: ApiClient, exchanges: list[Exchange]) -> tuple[int, Filters | None]:
@@ -78,8 +75,10 @@ def _filters(client: ApiClient) -> Filters | None:
         "Only these documents", options=list(documents), format_func=documents.get,
         key="doc_filter", placeholder="All documents",
     )  # fmt: skip
-    date_from = st.date_input("Dated from", value=None, min_value=_EARLIEST, key="date_from")
-    date_to = st.date_input("Dated to", value=None, min_value=_EARLIEST, key="date_to")
+    date_from = st.date_input(
+        "Dated from", value=None, min_value=session.EARLIEST_DATE, key="date_from"
+    )
+    date_to = st.date_input("Dated to", value=None, min_value=session.EARLIEST_DATE, key="date_to")
     try:
         filters = Filters(doc_ids=chosen or None, date_from=date_from, date_to=date_to)
     except ValueError:
@@ -91,7 +90,7 @@ def _filters(client: ApiClient) -> Filters | None:
 @st.cache_data(ttl=30, show_spinner=False)
 def _document_choices(base_url: str) -> dict[str, str]:
     documents = ApiClient(base_url, timeout=10).documents()
-    return {d.id: f"{d.title} ({format_date(d.date)})" for d in documents}
+    return {d.id: document_label(d) for d in documents}
 
 
 def _new_conversation() -> None:
@@ -211,7 +210,7 @@ def _feedback(exchange: Exchange) -> None:
         return
     with st.form(key=f"feedback-{exchange.id}", border=False):
         comment = st.text_input(
-            "Anything to add? (optional)", max_chars=2000, key=f"comment-{exchange.id}"
+            "Anything to add? (optional)", max_chars=MAX_COMMENT_CHARS, key=f"comment-{exchange.id}"
         )
         if st.form_submit_button("Send feedback"):
             _send_feedback(exchange, "up" if rating == 1 else "down", comment)

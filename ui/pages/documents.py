@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from ui import session
 from ui.client import ApiClient, ApiError
-from ui.render import document_text_html, escape_markdown, format_date
+from ui.render import document_label, document_text_html, escape_markdown, format_date
 
 UPLOAD_TYPES = ["txt", "md", "markdown"]
 ADDED = "document_added"  # the message after an upload, shown once on the next run
-_EARLIEST = dt.date(1945, 1, 1)
 
 
 def main() -> None:
@@ -36,7 +33,7 @@ def main() -> None:
         hide_index=True,
         use_container_width=True,
     )  # fmt: skip
-    titles = {d.id: f"{d.title} ({format_date(d.date)})" for d in documents}
+    titles = {d.id: document_label(d) for d in documents}
     chosen = st.selectbox(
         "Open a document", options=list(titles), format_func=titles.get, index=None,
         placeholder="Choose a document to read it with its figures", key="open_document",
@@ -82,7 +79,9 @@ def _upload_form(client: ApiClient) -> None:
     with st.form("upload", clear_on_submit=True):
         upload = st.file_uploader("A text or Markdown file", type=UPLOAD_TYPES)
         title = st.text_input("Title", placeholder="From the file's front matter if left empty")
-        date = st.date_input("Date", value=None, min_value=_EARLIEST, format="YYYY-MM-DD")
+        date = st.date_input(
+            "Date", value=None, min_value=session.EARLIEST_DATE, format="YYYY-MM-DD"
+        )
         source = st.text_input("Source", placeholder="Publisher")
         url = st.text_input("Link to the original", placeholder="https://…")
         submitted = st.form_submit_button("Add document", icon=":material/upload_file:")
