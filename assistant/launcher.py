@@ -58,17 +58,22 @@ def _streamlit_command(settings: Settings) -> list[str]:
 
 
 class _stop_on_signal:
-    """SIGTERM raises KeyboardInterrupt like Ctrl-C does, so both end the same way."""
+    """SIGINT and SIGTERM both raise KeyboardInterrupt, so both end the same way. SIGINT is set
+    too because a shell starting this in the background (`make run &` in a script) hands it
+    down ignored, and then Ctrl-C's signal would reach the children but not this process."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
-        self.previous = signal.signal(signal.SIGTERM, self._interrupt)
+        self.previous = {s: signal.signal(s, self._interrupt) for s in self.SIGNALS}
 
     @staticmethod
     def _interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
 
     def restore(self) -> None:
-        signal.signal(signal.SIGTERM, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 def _wait_until_ready(*urls: str) -> bool:
