@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,9 +33,13 @@ def _stemmer():
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased word and number tokens, English stopwords dropped, words stemmed."""
-    stop = _stopwords()
-    words = [t for t in _TOKEN.findall(text.lower()) if t not in stop]
-    return _stemmer().stemWords(words)
+    return [term for word in _TOKEN.findall(text.lower()) if (term := _term(word))]
+
+
+@lru_cache(maxsize=1 << 18)
+def _term(word: str) -> str:
+    """The stem of a word, "" for a stopword: cached, as a corpus repeats its words."""
+    return "" if word in _stopwords() else _stemmer().stemWord(word)
 
 
 class KeywordIndex:
@@ -43,11 +49,19 @@ class KeywordIndex:
         self._bm25 = bm25
 
     @classmethod
-    def build(cls, texts: list[str]) -> KeywordIndex:
+    def build(cls, texts: Iterable[str]) -> KeywordIndex:
+        """Texts are tokenized one at a time into packed integer ids: a million chunks take
+        a few hundred MB rather than a Python list of strings per chunk."""
         import bm25s
+        from bm25s.tokenization import Tokenized
 
+        vocab: dict[str, int] = {}
+        ids, ends = array("i"), array("q", [0])
+        for text in texts:
+            ids.extend(vocab.setdefault(t, len(vocab)) for t in tokenize(text) or [""])
+            ends.append(len(ids))
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        bm25.index(Tokenized(ids=_PackedIds(ids, ends), vocab=vocab), show_progress=False)
         return cls(bm25)
 
     def save(self, folder: Path) -> None:
@@ -55,9 +69,10 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
+        """Memory-mapped: opening copies nothing, pages are read as queries touch them."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=False))
+        return cls(bm25s.BM25.load(str(folder), mmap=True))
 
     @property
     def size(self) -> int:
@@ -73,3 +88,19 @@ class KeywordIndex:
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+
+class _PackedIds(Sequence):
+    """Each text's token ids as a list, read from one flat array (what bm25s iterates over)."""
+
+    def __init__(self, ids: array, ends: array):
+        self._ids = np.frombuffer(ids, dtype=np.int32)
+        self._ends = np.frombuffer(ends, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def __getitem__(self, i):
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._ids[self._ends[i] : self._ends[i + 1]].tolist()

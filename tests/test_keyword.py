@@ -1,0 +1,30 @@
+"""The BM25 side: texts packed into integer ids score exactly as bm25s scores token lists."""
+
+import bm25s
+import numpy as np
+
+from index.keyword import KeywordIndex, tokenize
+
+TEXTS = [
+    "More than 76 million ID cards were issued to citizens by 2023.",
+    "",  # a text with no words still takes a row
+    "Online public services: 4,400 of them at full level.",
+    "Cards, cards and more cards issued; the cards were issued again.",
+    "the of and",  # stopwords only
+]
+
+
+def test_packed_build_scores_like_bm25s_over_token_lists(tmp_path):
+    reference = bm25s.BM25()
+    reference.index([tokenize(t) or [""] for t in TEXTS], show_progress=False)
+    ours = KeywordIndex.build(iter(TEXTS))  # any iterable: texts are streamed, not held
+    ours.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path)
+    for query in ("cards issued", "online services", "76 million citizens", "unknownword"):
+        tokens = [t for t in tokenize(query) if t in reference.vocab_dict]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(TEXTS))
+        np.testing.assert_allclose(ours.scores(query), expected, rtol=1e-6)
+        np.testing.assert_allclose(loaded.scores(query), expected, rtol=1e-6)
+    assert loaded.size == len(TEXTS)
+    assert loaded.scores("cards issued").argmax() == 3
+    assert loaded.knows("citizens") and not loaded.knows("submarines")
