@@ -154,7 +154,7 @@ def _index_build(args: argparse.Namespace) -> int:
             "version": str(report.version), "skipped": report.skipped, "reason": report.reason,
             "documents": report.documents, "chunks": report.chunks,
             "seconds": round(report.seconds, 3), "encode_seconds": round(report.encode_seconds, 3),
-            "chunks_per_second": round(report.chunks_per_second, 2),
+            "chunks_per_second": round(report.chunks_per_second, 2), "stages": report.stages,
         }))  # fmt: skip
     elif report.skipped:
         print(f"index in {settings.data_dir} is up to date; nothing to build")

@@ -28,7 +28,7 @@ class Retriever:
     @classmethod
     def load(cls, settings: Settings) -> Retriever:
         embedder = Embedder(settings.model, settings.device, settings.embed_batch_size)
-        reader = IndexReader.open(settings.data_dir, embedder.name)
+        reader = IndexReader.open(settings.data_dir, embedder.name, settings.ann_nprobe)
         return cls(reader, embedder, settings)
 
     def warm_up(self) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from index.settings import Settings
 from index.snapshot import Snapshot
 from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
 from index.types import Chunk, Document
+from index.vectors import choose_factory
 
 _ENCODE_BLOCK = 256  # texts per progress step
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
@@ -32,6 +34,7 @@ class BuildReport:
     encode_seconds: float
     skipped: bool = False
     reason: str = ""
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
 
     @property
     def chunks_per_second(self) -> float:
@@ -54,6 +57,10 @@ def _freshness(settings: Settings, digest: str) -> tuple[bool, str]:
         "format version": (manifest.format_version, FORMAT_VERSION),
         "model": (manifest.model, resolve_model(settings.model)[1]),
         "chunker settings": (manifest.chunker, _chunker_record(settings)),
+        "vector index type": (
+            manifest.faiss_index,
+            choose_factory(manifest.chunks, settings.exact_max_chunks),
+        ),
         "corpus": (manifest.corpus_hash, digest),
     }
     changed = [name for name, (built, now) in expected.items() if built != now]
@@ -74,30 +81,40 @@ def build_index(
         fresh, reason = _freshness(settings, digest)
         if fresh:
             return BuildReport(DataDir(settings.data_dir).current(), 0, 0, 0.0, 0.0, True, reason)
-    documents = load_corpus(settings.corpus_dir)  # every file is read before anything is written
+    stages: dict[str, float] = {}
+    with _stage(stages, "load"):
+        documents = load_corpus(settings.corpus_dir)  # all read before anything is written
     embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
     data_dir = DataDir(settings.data_dir)
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
 
     with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:
-        splitter = Splitter(
-            embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens, settings.chunk_overlap
-        )
-        chunks = _split_all(documents, splitter, bar)
-        sentences = distinct_sentences(chunks)
-        encode_started = time.perf_counter()
-        vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
-        encode_seconds = time.perf_counter() - encode_started
-        sentence_vectors = _encode_all(
-            [text for _, text in sentences], embedder, bar, "embedding sentences"
-        )
-        Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors).write(staging)
+        with _stage(stages, "model"):
+            splitter = Splitter(
+                embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens,
+                settings.chunk_overlap,
+            )  # fmt: skip
+        with _stage(stages, "split"):
+            chunks = _split_all(documents, splitter, bar)
+            sentences = distinct_sentences(chunks)
+        with _stage(stages, "encode chunks"):
+            vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
+        with _stage(stages, "encode sentences"):
+            sentence_vectors = _encode_all(
+                [text for _, text in sentences], embedder, bar, "embedding sentences"
+            )
+        with _stage(stages, "figures"):
+            content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
+        with _stage(stages, "write"):
+            layout = content.write(staging, **settings.vector_config())
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
             dimension=embedder.dimension,
             max_tokens=embedder.max_tokens,
-            faiss_index="IDMap2,Flat",
+            faiss_index=layout.factory,
+            nprobe=layout.nprobe,
+            ann_recall_at_10=layout.recall_at_10,
             chunker=_chunker_record(settings),
             corpus_hash=digest,
             corpus_dir=str(settings.corpus_dir),
@@ -107,9 +124,18 @@ def build_index(
             build_seconds=round(time.perf_counter() - started, 3),
         )
         write_manifest(staging, manifest)
-        version = data_dir.publish(staging)
+        with _stage(stages, "publish"):
+            version = data_dir.publish(staging)
     seconds = time.perf_counter() - started
-    return BuildReport(version, len(documents), len(chunks), seconds, encode_seconds)
+    encode_seconds = stages["encode chunks"] + stages["encode sentences"]
+    return BuildReport(version, len(documents), len(chunks), seconds, encode_seconds, stages=stages)
+
+
+@contextlib.contextmanager
+def _stage(stages: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    stages[name] = round(time.perf_counter() - started, 3)
 
 
 def _chunker_record(settings: Settings) -> dict:

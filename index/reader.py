@@ -16,13 +16,13 @@ from index.store import (
     DATABASE,
     KEYWORDS,
     SENTENCE_VECTORS,
-    VECTORS,
     DataDir,
     Manifest,
     open_database,
     read_manifest,
 )
 from index.types import Document, Figure, Filters
+from index.vectors import VectorIndex, VectorLayout
 
 _COUNTS = (
     "(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) AS n_chunks, "
@@ -38,7 +38,7 @@ _PASSAGE_COLUMNS = (
 class IndexReader:
     """The vectors, the BM25 arrays and the SQLite store of one published version."""
 
-    def __init__(self, version: Path, manifest: Manifest):
+    def __init__(self, version: Path, manifest: Manifest, nprobe: int = 0):
         import faiss
 
         # Queries come one at a time: OpenMP workers gain nothing on them, and their spinning
@@ -46,18 +46,19 @@ class IndexReader:
         faiss.omp_set_num_threads(1)
         self.version = version
         self.manifest = manifest
-        self.vectors = faiss.read_index(str(version / VECTORS))
+        layout = VectorLayout(manifest.faiss_index, manifest.nprobe, manifest.ann_recall_at_10)
+        self.vectors = VectorIndex.load(version, layout, nprobe)
         self.keywords = KeywordIndex.load(version / KEYWORDS)
         self.sentence_vectors = np.load(version / SENTENCE_VECTORS, mmap_mode="r")
         self._local = threading.local()
 
     @classmethod
-    def open(cls, data_dir: Path, model: str) -> IndexReader:
+    def open(cls, data_dir: Path, model: str, nprobe: int = 0) -> IndexReader:
         """The current version, after checking it was built for `model` by this format."""
         version = DataDir(data_dir).require_current()
         manifest = read_manifest(version)
         manifest.check_compatible(model)
-        return cls(version, manifest)
+        return cls(version, manifest, nprobe)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -68,21 +69,10 @@ class IndexReader:
 
     def dense_search(self, query_vector: np.ndarray, n: int, rows: np.ndarray | None):
         """(rows, inner products) of the n nearest chunks, optionally among `rows` only."""
-        import faiss
-
-        params = None
-        if rows is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows.astype(np.int64)))
-            n = min(n, len(rows))
-        n = min(n, self.vectors.ntotal)
-        if n == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self.vectors.search(query_vector.reshape(1, -1), n, params=params)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        return self.vectors.search(query_vector, n, rows)
 
     def vectors_of(self, rows: np.ndarray) -> np.ndarray:
-        return np.vstack([self.vectors.reconstruct(int(r)) for r in rows])
+        return self.vectors.vectors_of(rows)
 
     def rows_matching(self, filters: Filters | None) -> np.ndarray | None:
         """Chunk rows that pass the filters; None when there are no filters."""

@@ -22,6 +22,14 @@ class Settings:
     fusion: str = "weighted"  # "weighted" (normalized-score convex combination) or "rrf"
     dense_weight: float = 0.6
     candidates: int = 50  # per retriever, before fusion
+    # Dense index type by size: exact search up to this many chunks, IVF (8-bit) above it, its
+    # nprobe tuned at build time to reach ann_recall@10; the crossover is measured by
+    # bench/scale.py (docs/PERFORMANCE.md). The tuning queries are not the ones asked later, so
+    # the target has a margin: 0.97 when tuned keeps unseen queries above 0.95 (measured).
+    # ann_nprobe > 0 overrides the tuned nprobe.
+    exact_max_chunks: int = 20_000
+    ann_recall: float = 0.97
+    ann_nprobe: int = 0
     # Answers whose best evidence scores below this are abstentions (confidence 0.5 exactly);
     # calibrated on the eval set's dev split: `reformqa eval --calibrate`.
     abstain_below: float = 0.049
@@ -102,8 +110,16 @@ class Settings:
             raise ValueError("REFORMQA_REQUEST_THREADS must be at least 1")
         if self.api_timeout_seconds <= 0:
             raise ValueError("REFORMQA_API_TIMEOUT_SECONDS must be above 0")
+        if not 0.0 < self.ann_recall <= 1.0:
+            raise ValueError("REFORMQA_ANN_RECALL must be above 0 and at most 1")
+        if self.exact_max_chunks < 0 or self.ann_nprobe < 0:
+            raise ValueError("REFORMQA_EXACT_MAX_CHUNKS and REFORMQA_ANN_NPROBE must be >= 0")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
+
+    def vector_config(self) -> dict[str, Any]:
+        """How the dense index is laid out for a given size (see index/vectors.py)."""
+        return {"exact_max_chunks": self.exact_max_chunks, "recall_target": self.ann_recall}
 
     def chunker_config(self) -> dict[str, Any]:
         """What the index depends on besides the corpus and the model: recorded in the manifest."""

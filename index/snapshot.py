@@ -14,8 +14,9 @@ import numpy as np
 
 from index.figures import extract_figures
 from index.keyword import KeywordIndex
-from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, VECTORS, create_database
+from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, create_database
 from index.types import Chunk, Document
+from index.vectors import VectorLayout, read_exact_vectors, write_vectors
 
 _DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text"
 _CHUNK_COLUMNS = 'id, doc_id, position, start, "end", text, n_tokens'
@@ -54,7 +55,7 @@ class Snapshot:
 
     @classmethod
     def read(cls, version: Path) -> Snapshot:
-        """Everything a published version holds (vectors copied out of FAISS and numpy)."""
+        """Everything a published version holds, vectors included (exact, never re-encoded)."""
         import sqlite3
 
         conn = sqlite3.connect(f"file:{version / DATABASE}?mode=ro", uri=True)
@@ -68,7 +69,7 @@ class Snapshot:
         return cls(
             documents=documents,
             chunks=chunks,
-            chunk_vectors=_read_vectors(version / VECTORS),
+            chunk_vectors=read_exact_vectors(version),
             figures=figures,
             sentences=[tuple(s) for s in sentences],
             sentence_vectors=np.load(version / SENTENCE_VECTORS),
@@ -103,8 +104,9 @@ class Snapshot:
             sentence_vectors=self.sentence_vectors[kept_sentences],
         )
 
-    def write(self, folder: Path) -> None:
-        """SQLite (one transaction), FAISS, BM25 and sentence vectors into an empty folder."""
+    def write(self, folder: Path, exact_max_chunks: int, recall_target: float) -> VectorLayout:
+        """SQLite (one transaction), FAISS, BM25 and sentence vectors into an empty folder;
+        returns how the dense index was laid out, for the manifest."""
         conn = create_database(folder / DATABASE)
         with conn:
             conn.executemany(
@@ -120,10 +122,12 @@ class Snapshot:
                 [(row, doc_id, text) for row, (doc_id, text) in enumerate(self.sentences)],
             )
         conn.close()
-        _write_vectors(folder / VECTORS, self.chunk_vectors)
         (folder / KEYWORDS).mkdir()
         KeywordIndex.build([chunk[5] for chunk in self.chunks]).save(folder / KEYWORDS)
         np.save(folder / SENTENCE_VECTORS, self.sentence_vectors.astype(np.float32))
+        return write_vectors(
+            folder, self.chunk_vectors, exact_max_chunks, recall_target, self.sentence_vectors
+        )
 
 
 def _document_row(d: Document) -> tuple:
@@ -140,22 +144,3 @@ def _figure_rows(documents: list[Document], chunks: list[Chunk]):
                 row, chunk.doc_id, position, fig.value, fig.unit,
                 fig.as_of.isoformat() if fig.as_of else None, fig.model_dump_json(),
             )  # fmt: skip
-
-
-def _write_vectors(path: Path, vectors: np.ndarray) -> None:
-    """Exact inner-product search; vector ids are the chunks' rows."""
-    import faiss
-
-    index = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
-    index.add_with_ids(vectors, np.arange(len(vectors), dtype=np.int64))
-    faiss.write_index(index, str(path))
-
-
-def _read_vectors(path: Path) -> np.ndarray:
-    """The stored vectors, ordered by their ids."""
-    import faiss
-
-    index = faiss.read_index(str(path))
-    ids = faiss.vector_to_array(index.id_map)
-    vectors = faiss.downcast_index(index.index).reconstruct_n(0, index.ntotal)
-    return np.ascontiguousarray(vectors[np.argsort(ids)], dtype=np.float32)

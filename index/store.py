@@ -3,7 +3,9 @@
     data/
       current -> versions/v-...        (a symlink, replaced atomically on publish)
       versions/v-.../manifest.json     (format, model, dimension, chunker, corpus hash, ...)
-      versions/v-.../vectors.faiss     (inner product over normalized vectors, ids = chunk rowids)
+      versions/v-.../vectors.faiss     (inner product over normalized vectors, ids = chunk rowids;
+                                        exact or IVF by size: see index/vectors.py)
+      versions/v-.../vectors.npy       (the exact float32 vectors, memory-mapped when read)
       versions/v-.../store.sqlite      (documents, chunks and the figures in them)
       versions/v-.../bm25/             (bm25s arrays and vocabulary; no pickle)
       versions/v-.../sentences.npy     (one vector per distinct sentence, for answer selection)
@@ -31,9 +33,8 @@ from pydantic import BaseModel
 
 from index.errors import Busy, IndexMismatch, IndexNotFound
 
-FORMAT_VERSION = 2  # 2: figures and sentence vectors
+FORMAT_VERSION = 3  # 2: figures and sentence vectors; 3: vectors.npy, index type by size
 MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
 DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
 SENTENCE_VECTORS = "sentences.npy"
@@ -70,7 +71,9 @@ class Manifest(BaseModel):
     max_tokens: int
     normalized: bool = True
     metric: str = "inner_product"
-    faiss_index: str
+    faiss_index: str  # the FAISS index_factory string: "Flat", or "IVF<nlist>,SQ8" when large
+    nprobe: int | None = None  # IVF lists searched per query, tuned at build time
+    ann_recall_at_10: float | None = None  # of the IVF index against exact search, at build
     chunker: dict
     corpus_hash: str
     corpus_dir: str

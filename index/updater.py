@@ -163,7 +163,7 @@ def _publish(
     was_fresh: bool,
 ) -> None:
     started = time.perf_counter()
-    content.write(staging)
+    layout = content.write(staging, **settings.vector_config())
     # The corpus hash moves with the change only if index and corpus agreed before it: an
     # index that was already behind its corpus must stay marked stale.
     digest = _corpus_digest(settings) if was_fresh else manifest.corpus_hash
@@ -174,6 +174,9 @@ def _publish(
                 "corpus_hash": digest,
                 "documents": len(content.documents),
                 "chunks": len(content.chunks),
+                "faiss_index": layout.factory,
+                "nprobe": layout.nprobe,
+                "ann_recall_at_10": layout.recall_at_10,
                 "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.perf_counter() - started, 3),
             }

@@ -76,7 +76,7 @@ def test_an_added_then_removed_document_gives_the_index_a_rebuild_would(writable
         theirs = [(p.id, round(p.score, 5), p.figures) for p in rebuilt.search(query, k=5)]
         assert ours == theirs
     reader = incremental.reader
-    assert reader.vectors.ntotal == reader.manifest.chunks == reader.keywords.size
+    assert reader.vectors.size == reader.manifest.chunks == reader.keywords.size
 
 
 def test_an_index_already_behind_its_corpus_stays_marked_stale(writable_index, embedder):
@@ -233,7 +233,7 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
         assert after in (before, sorted([*before, "bulk"]))
         manifest = httpx.get(f"{restarted.base_url}/readyz").json()
         reader = IndexReader.open(settings.data_dir, manifest["model"])
-        assert reader.vectors.ntotal == reader.manifest.chunks == reader.keywords.size
+        assert reader.vectors.size == reader.manifest.chunks == reader.keywords.size
         assert reader.manifest.documents == len(after) == reader.count_documents()
         assert (
             len(reader.sentence_vectors)

@@ -119,7 +119,7 @@ class RetrieverSlot:
         try:
             manifest = read_manifest(version)
             manifest.check_compatible(served.embedder.name)
-            reader = IndexReader(version, manifest)
+            reader = IndexReader(version, manifest, served.settings.ann_nprobe)
         except (OSError, ReformQAError) as exc:  # replaced or removed meanwhile: keep serving
             log.warning("could not open index version %s: %s", version, exc)
             return
