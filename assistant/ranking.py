@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -107,7 +108,13 @@ def _figures_in(passage: Passage, sentence: Sentence) -> list[Figure]:
     stored = [f for f in passage.figures if f.sentence == sentence.text]
     if stored or passage.figures:
         return stored
-    return extract_figures(sentence.text, passage.date, passage.doc_id, passage.id)
+    found = _extracted(sentence.text, passage.date, passage.doc_id, passage.id)
+    return [f.model_copy() for f in found]  # copies: the cached ones are shared
+
+
+@lru_cache(maxsize=4096)  # passages without figures come back question after question
+def _extracted(text: str, date, doc_id: str, passage_id: str) -> tuple[Figure, ...]:
+    return tuple(extract_figures(text, date, doc_id, passage_id))
 
 
 def _whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:

@@ -31,9 +31,15 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word and number tokens, English stopwords dropped, words stemmed."""
-    return [term for word in _TOKEN.findall(text.lower()) if (term := _term(word))]
+@lru_cache(maxsize=1 << 14)
+def tokenize(text: str) -> tuple[str, ...]:
+    """Lower-cased word and number tokens, English stopwords dropped, words stemmed. Cached:
+    answering tokenizes the same sentences and figure contexts for question after question."""
+    return _tokens(text)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(term for word in _TOKEN.findall(text.lower()) if (term := _term(word)))
 
 
 @lru_cache(maxsize=1 << 18)
@@ -58,7 +64,7 @@ class KeywordIndex:
         vocab: dict[str, int] = {}
         ids, ends = array("i"), array("q", [0])
         for text in texts:
-            ids.extend(vocab.setdefault(t, len(vocab)) for t in tokenize(text) or [""])
+            ids.extend(vocab.setdefault(t, len(vocab)) for t in _tokens(text) or [""])
             ends.append(len(ids))
         bm25 = bm25s.BM25()
         bm25.index(Tokenized(ids=_PackedIds(ids, ends), vocab=vocab), show_progress=False)
@@ -72,7 +78,10 @@ class KeywordIndex:
         """Memory-mapped: opening copies nothing, pages are read as queries touch them."""
         import bm25s
 
-        return cls(bm25s.BM25.load(str(folder), mmap=True))
+        bm25 = bm25s.BM25.load(str(folder), mmap=True)
+        for name in ("data", "indices", "indptr"):  # plain views of the same mapping: indexing
+            bm25.scores[name] = np.asarray(bm25.scores[name])  # a np.memmap costs per call
+        return cls(bm25)
 
     @property
     def size(self) -> int:

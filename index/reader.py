@@ -129,7 +129,9 @@ class IndexReader:
             params = [v for key in block for v in key]
             sql = f"SELECT rowid, doc_id, text FROM sentences WHERE {where}"
             rows.update({(d, t): r for r, d, t in self.db.execute(sql, params)})
-        return [np.asarray(self.sentence_vectors[rows[k]]) if k in rows else None for k in keys]
+        known = [rows[k] for k in keys if k in rows]
+        gathered = iter(np.asarray(self.sentence_vectors[np.asarray(known, dtype=np.int64)]))
+        return [next(gathered) if k in rows else None for k in keys]  # one read of the mmap
 
     def newest_date(self) -> dt.date | None:
         """The date of the newest dated document ("last year" is read against it)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ABBREVIATIONS = ["No", "Nos", "Mr", "Mrs", "Ms", "Dr", "Prof", "St", "Art", "Vol", "Fig", "vs"]
 _NOT_AFTER = "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)(?<!\.[a-z]\.)"
@@ -10,14 +11,15 @@ SENTENCE_END = rf"(?<=[.!?…]){_NOT_AFTER}\s+(?=[A-Z0-9\"“'(\[])"
 _BOUNDARY = re.compile(rf"\n\s*\n|\n(?=\s*[-•*\d(])|{SENTENCE_END}")
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=4096)  # answers split the same retrieved passages question after question
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each sentence in `text`, whitespace trimmed, in order."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(text)))
-    return [_trim(text, s, e) for s, e in spans if text[s:e].strip()]
+    return tuple(_trim(text, s, e) for s, e in spans if text[s:e].strip())
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
