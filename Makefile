@@ -24,7 +24,7 @@ $(INSTALLED): pyproject.toml Makefile
 	@touch $@
 
 $(DEV_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	@touch $@
 
 index: install  ## build the index from docs_corpus/ unless it is up to date

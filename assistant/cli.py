@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_paths(build, corpus=True)
     build.add_argument("--if-stale", action="store_true", help="skip when already up to date")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.add_argument(
+        "--engine", choices=("local", "ray"), default="local",  # index.builder.ENGINES
+        help="what encodes the texts: this process (default), or Ray Data actors on the CPUs "
+        "or GPUs of a local Ray, or of the cluster at RAY_ADDRESS (needs pip install -e "
+        "'.[ray]'); the index is the same",
+    )  # fmt: skip
     build.set_defaults(handler=_index_build)
     status = index_commands.add_parser("status", help="is the index up to date?")
     _add_paths(status, corpus=True)
@@ -148,10 +154,13 @@ def _index_build(args: argparse.Namespace) -> int:
     from index.builder import build_index
 
     settings = _settings(args)
-    report = build_index(settings, progress=not args.json, if_stale=args.if_stale)
+    report = build_index(
+        settings, progress=not args.json, if_stale=args.if_stale, engine=args.engine
+    )
     if args.json:
         print(json.dumps({
             "version": str(report.version), "skipped": report.skipped, "reason": report.reason,
+            "engine": report.engine,
             "documents": report.documents, "chunks": report.chunks,
             "seconds": round(report.seconds, 3), "encode_seconds": round(report.encode_seconds, 3),
             "chunks_per_second": round(report.chunks_per_second, 2), "stages": report.stages,
@@ -162,7 +171,7 @@ def _index_build(args: argparse.Namespace) -> int:
         print(
             f"indexed {report.documents} documents into {report.chunks} chunks in "
             f"{report.seconds:.1f} s ({report.chunks_per_second:.1f} chunks/s; "
-            f"embedding {report.encode_seconds:.1f} s) -> {report.version}"
+            f"embedding {report.encode_seconds:.1f} s, {report.engine} engine) -> {report.version}"
         )
     return 0
 

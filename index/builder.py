@@ -21,6 +21,7 @@ from index.types import Chunk, Document
 from index.vectors import choose_factory
 
 _ENCODE_BLOCK = 256  # texts per progress step
+ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
 PIPELINE_VERSION = 6  # 2: figures at ingest; 3, 4: how as_of is read; 6: corpus-relative paths
 
@@ -34,6 +35,7 @@ class BuildReport:
     encode_seconds: float
     skipped: bool = False
     reason: str = ""
+    engine: str = "local"
     stages: dict[str, float] = field(default_factory=dict)  # seconds per step, in order
 
     @property
@@ -72,15 +74,21 @@ def build_index(
     embedder: Embedder | None = None,
     progress: bool = False,
     if_stale: bool = False,
+    engine: str = "local",
 ) -> BuildReport:
-    """Build the corpus into a new version and publish it; the old one stays until the swap."""
+    """Build the corpus into a new version and publish it; the old one stays until the swap.
+
+    `engine="ray"` encodes with Ray Data actors (index.ray_engine); the index is the same."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     files = corpus_files(settings.corpus_dir)
     digest = corpus_hash(files, settings.corpus_dir)  # hashed once, for the check and the manifest
     if if_stale:
         fresh, reason = _freshness(settings, digest)
         if fresh:
-            return BuildReport(DataDir(settings.data_dir).current(), 0, 0, 0.0, 0.0, True, reason)
+            current = DataDir(settings.data_dir).current()
+            return BuildReport(current, 0, 0, 0.0, 0.0, True, reason, engine)
     stages: dict[str, float] = {}
     with _stage(stages, "load"):
         documents = load_corpus(settings.corpus_dir)  # all read before anything is written
@@ -97,12 +105,18 @@ def build_index(
         with _stage(stages, "split"):
             chunks = _split_all(documents, splitter, bar)
             sentences = distinct_sentences(chunks)
-        with _stage(stages, "encode chunks"):
-            vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
-        with _stage(stages, "encode sentences"):
-            sentence_vectors = _encode_all(
-                [text for _, text in sentences], embedder, bar, "embedding sentences"
-            )
+        if engine == "ray":  # one Ray job for both: Ray starts once, each actor loads once
+            with _stage(stages, "encode (ray)"):
+                vectors, sentence_vectors = _encode_with_ray(
+                    chunks, sentences, embedder, settings, bar
+                )
+        else:
+            with _stage(stages, "encode chunks"):
+                vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
+            with _stage(stages, "encode sentences"):
+                sentence_vectors = _encode_all(
+                    [text for _, text in sentences], embedder, bar, "embedding sentences"
+                )
         with _stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
         with _stage(stages, "write"):
@@ -127,8 +141,10 @@ def build_index(
         with _stage(stages, "publish"):
             version = data_dir.publish(staging)
     seconds = time.perf_counter() - started
-    encode_seconds = stages["encode chunks"] + stages["encode sentences"]
-    return BuildReport(version, len(documents), len(chunks), seconds, encode_seconds, stages=stages)
+    encode_seconds = sum(t for name, t in stages.items() if name.startswith("encode"))
+    return BuildReport(
+        version, len(documents), len(chunks), seconds, encode_seconds, engine, stages
+    )
 
 
 @contextlib.contextmanager
@@ -170,6 +186,22 @@ def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.nda
     if not blocks:
         return np.zeros((0, embedder.dimension), dtype=np.float32)
     return np.vstack(blocks)
+
+
+def _encode_with_ray(
+    chunks: list[Chunk], sentences: list[tuple[str, str]], embedder: Embedder, settings: Settings,
+    bar,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Chunks and sentences in one Ray job: one start-up, one model load per actor."""
+    from index.ray_engine import encode_with_ray
+
+    if embedder.name != resolve_model(settings.model)[1]:  # the actors load settings.model
+        raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
+    texts = [c.text for c in chunks] + [text for _, text in sentences]
+    task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))
+    vectors = encode_with_ray(texts, settings)
+    bar.advance(task, len(texts))
+    return vectors[: len(chunks)], vectors[len(chunks) :]
 
 
 class _NoProgress:
