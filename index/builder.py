@@ -143,7 +143,7 @@ def build_index(
     seconds = time.perf_counter() - started
     encode_seconds = sum(t for name, t in stages.items() if name.startswith("encode"))
     return BuildReport(
-        version, len(documents), len(chunks), seconds, encode_seconds, engine, stages
+        version, len(documents), len(chunks), seconds, encode_seconds, engine=engine, stages=stages
     )
 
 
