@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index.batching import Batch, prefetched, token_batches
-from index.settings import DEFAULT_MODEL, EMBED_BACKENDS, Settings
+from index.settings import DEFAULT_EMBED_BACKEND, DEFAULT_MODEL, EMBED_BACKENDS, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# Padded tokens per batch when not set: on CPU larger batches gain nothing; on a GPU they do.
-BATCH_TOKENS = {"cpu": 8192, "cuda": 65536}
+# Padded tokens per batch when not set. On CPU larger batches gained nothing here (2 cores:
+# chunks/s the same at 2048 and 8192) and cost memory (onnxruntime's peak RSS 832 -> 1227 MiB
+# over the corpus's chunks); on a GPU they fill the device.
+BATCH_TOKENS = {"cpu": 2048, "cuda": 65536}
 # Backends whose vectors differ from torch's beyond float rounding: an index records them in its
 # model name, so an index built with one is refused by another (measured: docs/USAGE.md).
 DISTINCT_VECTORS = ("onnx-int8",)
@@ -45,7 +47,7 @@ def resolve_model(model: str) -> tuple[str, str]:
     return model, model
 
 
-def recorded_name(model: str, backend: str = "torch") -> str:
+def recorded_name(model: str, backend: str = DEFAULT_EMBED_BACKEND) -> str:
     """The model name an index built by this model and backend records in its manifest."""
     name = resolve_model(model)[1]
     return f"{name}@{backend}" if backend in DISTINCT_VECTORS else name
@@ -58,7 +60,7 @@ class Embedder:
         self,
         model: str = DEFAULT_MODEL,
         device: str = "cpu",
-        backend: str = "torch",
+        backend: str = DEFAULT_EMBED_BACKEND,
         batch_tokens: int = 0,
         threads: int = 0,
         cache_dir: Path = Path(".cache/onnx"),

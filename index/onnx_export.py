@@ -167,3 +167,24 @@ def _quantize(fp32: Path, target: Path) -> None:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
+
+
+def main() -> int:
+    """`python -m index.onnx_export`: make the configured backend's graph now (`make install`
+    runs it), so that neither `reformqa index build` nor a server's start pays for it."""
+    from index.embedder import Embedder
+    from index.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.embed_backend == "torch":
+        print("REFORMQA_EMBED_BACKEND=torch: no ONNX graph to make")
+        return 0
+    embedder = Embedder.from_settings(settings)
+    embedder.warm_up()
+    folder = settings.onnx_cache_dir / f"{_slug(embedder.model_name)}-{settings.embed_backend}"
+    print(f"{settings.embed_backend} graph of {embedder.model_name}: {folder / GRAPH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

