@@ -11,6 +11,7 @@ On CPU with torch the vectors equal `SentenceTransformer.encode`'s within 1e-5.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -74,6 +75,8 @@ class Embedder:
         self.batch_tokens = batch_tokens or BATCH_TOKENS["cuda" if "cuda" in device else "cpu"]
         self.threads = threads
         self.cache_dir = Path(cache_dir)
+        self._session: Any = None
+        self._session_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -96,17 +99,20 @@ class Embedder:
             model[0].half()  # the transformer in fp16; pooling gets its output as fp32
         return model
 
-    @cached_property
+    @property
     def session(self) -> Any:
         """The onnxruntime session of an ONNX backend (exported into the cache on first use)."""
-        from index.onnx_export import cached_graph, open_session
+        with self._session_lock:  # the first requests may come on several threads at once
+            if self._session is None:
+                from index.onnx_export import cached_graph, open_session
 
-        graph = cached_graph(self.model[0], self.model_name, self.backend, self.cache_dir)
-        session = open_session(graph, self.threads)
-        # The graph holds the weights now: release torch's copy (~85 MB RSS for MiniLM). The
-        # module keeps its tokenizer and settings; running it in torch would fail loudly.
-        self.model[0].to("meta")
-        return session
+                transformer = self.model[0]
+                graph = cached_graph(transformer, self.model_name, self.backend, self.cache_dir)
+                self._session = open_session(graph, self.threads)
+                # The graph holds the weights now: release torch's copy (~85 MB RSS for MiniLM).
+                # The module keeps its tokenizer and settings; running it in torch would fail.
+                transformer.to("meta")
+            return self._session
 
     def warm_up(self) -> None:
         """Load the model, and export or open the ONNX graph, now rather than on first encode."""
