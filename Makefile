@@ -21,6 +21,7 @@ $(INSTALLED): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m index.tokens $(TIKTOKEN_CACHE)
+	$(BIN)/python -m index.onnx_export  # the ONNX graph of the model, exported from local weights
 	@touch $@
 
 $(DEV_INSTALLED): $(INSTALLED)

