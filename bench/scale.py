@@ -49,15 +49,16 @@ RECALL_TARGET = Settings().ann_recall  # what the product tunes to; the issue as
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     work = Path(tempfile.mkdtemp(prefix="reformqa-scale-", dir=args.work_dir))
+    keep = args.work_dir is not None  # to re-run a step: bench/scale.py --step search N DIR ivf
     report = {"machine": machine(), "queries": QUERIES, "recall_target": RECALL_TARGET}
     report["sizes"] = []
     try:
         for n in args.sizes:
             print(f"--- {n:,} chunks", flush=True)
             report["sizes"].append(measure_size(n, work / str(n), args.hnsw_max))
-            shutil.rmtree(work / str(n), ignore_errors=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
     report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     print_table(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,9 @@ def _parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated")
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="HNSW up to this size")
-    parser.add_argument("--work-dir", type=Path, help="where the corpora go (default: /tmp)")
+    parser.add_argument(
+        "--work-dir", type=Path, help="keep the corpora and indexes here (default: a temp dir)"
+    )
     parser.add_argument("--json", type=Path, default=BENCH / "results" / "scale.json")
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -182,6 +185,8 @@ def search_dense(folder: Path, kind: str) -> dict:
     if kind == "flat":
         layout = VectorLayout("Flat")
     index = VectorIndex.load(folder / kind, layout)
+    for query in np.load(folder / "tuning.npy"):  # untimed: a server past its first queries
+        index.search(query, 10)  # has the mapped pages it reads often faulted in already
     found, samples = [], []
     for query in queries:
         started = time.perf_counter_ns()
