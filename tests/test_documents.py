@@ -217,12 +217,16 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
         daemon=True,
     )
     adding.start()
-    if moment == "while encoding":
-        _wait_for(lambda: any(versions.glob(".staging-*")))
-        time.sleep(0.5)
-        assert not corpus_file.exists(), "the add finished encoding too soon to test"
-    else:
-        _wait_for(corpus_file.exists)
+    try:
+        if moment == "while encoding":
+            _wait_for(lambda: any(versions.glob(".staging-*")))
+            time.sleep(0.5)
+            assert not corpus_file.exists(), "the add finished encoding too soon to test"
+        else:
+            _wait_for(corpus_file.exists)
+    except BaseException:
+        stop_server(server)  # a failed wait must not leave the server running
+        raise
     server.process.kill()
     server.process.wait(timeout=30)
     adding.join(timeout=30)
