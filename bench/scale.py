@@ -302,7 +302,8 @@ def print_table(report: dict) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--step"]:
-        step, size, where, kind = sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), sys.argv[5]
+        step, size, where = sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+        kind = sys.argv[5] if len(sys.argv) > 5 else ""
         print(json.dumps(run_step(step, size, where, kind)))
         sys.exit(0)
     sys.exit(main())
