@@ -20,7 +20,6 @@ during each child is reported too: well above zero means rerun it on a quiet mac
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import statistics
@@ -34,7 +33,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # eval/ is not installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # latency.py's helpers
-from latency import contention, cpu_snapshot, load_queries, machine, peak_rss_mib, stats, timed
+from latency import (
+    contention,
+    cpu_snapshot,
+    finish,
+    load_queries,
+    machine,
+    peak_rss_mib,
+    stats,
+    timed,
+)
 
 from index.settings import EMBED_BACKENDS, Settings
 
@@ -60,12 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {backend} ...", file=sys.stderr, flush=True)
             report["backends"][backend] = run_worker(backend, work, args)
         add_cosines(report, work)
-    report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}")
-    return 0
+    return finish(report, args.json, print_table)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import random
 import re
 import sqlite3
@@ -31,7 +30,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
-from latency import machine, peak_rss_mib  # noqa: E402
+from latency import finish, machine, peak_rss_mib  # noqa: E402
 
 from index.builder import build_index  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
@@ -53,12 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder = Embedder.from_settings(settings)
         report = measure(settings, embedder)
     report |= {"machine": machine(), "documents": args.documents}
-    report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    print_report(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}")
-    return 0
+    return finish(report, args.json, print_report)
 
 
 def make_corpus(folder: Path, documents: int) -> Path:

@@ -66,11 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     report["target_ratio"] = TARGET_RATIO
     report["contention"] = contention(start, report.pop("server_cpu_s"))
     report["bench_peak_rss_mib"] = peak_rss_mib(os.getpid())
+    return finish(report, args.json, print_table)
+
+
+def finish(report: dict, path: Path, show: Callable[[dict], None]) -> int:
+    """The end of every bench script: stamp the report, print it, write it as JSON."""
     report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}")
+    show(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}")
     return 0
 
 
@@ -88,9 +93,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_queries(path: Path, n: int) -> list[str]:
-    """The questions asked without history, cycled until there are n."""
+    """The questions (or retrieval queries) asked without history, cycled until there are n."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    found = [r["question"] for r in rows if not r.get("history")]
+    found = [r.get("question") or r["query"] for r in rows if not r.get("history")]
     if not found:
         raise SystemExit(f"no questions in {path}")
     return list(itertools.islice(itertools.cycle(found), n))

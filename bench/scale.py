@@ -22,7 +22,6 @@ asserts. Takes about 15 minutes with 1M on 2 cores.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import resource
 import shutil
@@ -36,7 +35,7 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
-from latency import machine  # noqa: E402
+from latency import finish, machine  # noqa: E402
 from synthetic import TextSource, VectorSource  # noqa: E402
 
 from index.settings import Settings  # noqa: E402
@@ -59,12 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
-    report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    print_table(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}")
-    return 0
+    return finish(report, args.json, print_table)
 
 
 def _parse(argv):
