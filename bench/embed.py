@@ -17,8 +17,6 @@ NVIDIA GPU (`--device cuda`, fp16).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import platform
 import random
@@ -29,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # latency.py's helpers
-from latency import contention, cpu_snapshot, peak_rss_mib
+from latency import contention, cpu_snapshot, finish, machine, peak_rss_mib
 
 from index.embedder import BATCH_TOKENS, Embedder
 from index.loader import load_corpus
@@ -53,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": args.device, "device_name": device_name(args.device), "n": n,
         "naive_batch_size": NAIVE_BATCH_SIZE, "batch_tokens": embedder.batch_tokens,
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()}, "runs": [],
+        "machine": machine(), "runs": [],
     }  # fmt: skip
     started = cpu_snapshot()
     sentences = corpus_sentences(ROOT / "docs_corpus")
@@ -63,13 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         report["runs"].append(measure(naive, embedder, texts, tokens))
     report["peak_rss_mib"] = peak_rss_mib(os.getpid())
     report["contention"] = contention(started, 0.0)
-    report["timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    print_table(report)
     out = args.json or ROOT / "bench" / "results" / f"embed-{kind}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {out}")
-    return 0
+    return finish(report, out, print_table)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

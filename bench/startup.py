@@ -11,8 +11,6 @@ interpreter (`python -X importtime` would list them one by one). Reports; never 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,7 +21,7 @@ import httpx
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from latency import free_port, machine, reformqa_executable, stats, stop  # noqa: E402
+from latency import finish, free_port, machine, reformqa_executable, stats, stop  # noqa: E402
 
 IMPORTS = {
     "fastapi app": "import assistant.api.app",
@@ -46,18 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         "healthz_ms": stats([int(r["healthz_s"] * 1e9) for r in runs]),
         "readyz_ms": stats([int(r["readyz_s"] * 1e9) for r in runs]),
         "import_s": {name: import_seconds(code) for name, code in IMPORTS.items()},
-        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    return finish(report, args.json, print_report)
+
+
+def print_report(report: dict) -> None:
     print(f"Reform QA start-up  ({report['timestamp']}; {report['machine']['cpu_count']} CPUs)")
-    for i, r in enumerate(runs, 1):
+    for i, r in enumerate(report["runs"], 1):
         print(f"  run {i}: listening after {r['healthz_s']:.2f} s, ready {r['readyz_s']:.2f} s")
     print(f"ready p50 {report['readyz_ms']['p50'] / 1000:.2f} s (target < 10 s)")
     for name, seconds in report["import_s"].items():
         print(f"  import {name:<24}{seconds:>6.2f} s (fresh interpreter)")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.json}")
-    return 0
 
 
 def one_start(data_dir: Path) -> dict:
