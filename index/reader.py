@@ -46,8 +46,7 @@ class IndexReader:
         faiss.omp_set_num_threads(1)
         self.version = version
         self.manifest = manifest
-        layout = VectorLayout(manifest.faiss_index, manifest.nprobe, manifest.ann_recall_at_10)
-        self.vectors = VectorIndex.load(version, layout, nprobe)
+        self.vectors = VectorIndex.load(version, VectorLayout.of(manifest), nprobe)
         self.keywords = KeywordIndex.load(version / KEYWORDS)
         self.sentence_vectors = np.load(version / SENTENCE_VECTORS, mmap_mode="r")
         self._local = threading.local()

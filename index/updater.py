@@ -174,9 +174,7 @@ def _publish(
                 "corpus_hash": digest,
                 "documents": len(content.documents),
                 "chunks": len(content.chunks),
-                "faiss_index": layout.factory,
-                "nprobe": layout.nprobe,
-                "ann_recall_at_10": layout.recall_at_10,
+                **layout.manifest_fields(),
                 "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.perf_counter() - started, 3),
             }

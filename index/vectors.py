@@ -34,6 +34,16 @@ class VectorLayout:
     nprobe: int | None = None  # inverted lists searched per query (IVF only)
     recall_at_10: float | None = None  # measured against exact search at build time
 
+    @classmethod
+    def of(cls, manifest) -> VectorLayout:
+        """The layout a version's manifest (index.store.Manifest) records."""
+        return cls(manifest.faiss_index, manifest.nprobe, manifest.ann_recall_at_10)
+
+    def manifest_fields(self) -> dict:
+        """The manifest fields that record this layout."""
+        return {"faiss_index": self.factory, "nprobe": self.nprobe,
+                "ann_recall_at_10": self.recall_at_10}  # fmt: skip
+
 
 def choose_factory(n: int, exact_max_chunks: int) -> str:
     """Exact while small; IVF with about 4·sqrt(n) lists (a power of two) above that, and
