@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from index.clean import clean_text
 from index.errors import BadDocument, EmptyCorpus
+from index.front_matter import FIELD_MAX_CHARS, date_field, split_front_matter, text_field
 from index.types import Document
 
 DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown")
-_FRONT_MATTER_FENCE = "---"
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -70,36 +66,15 @@ def parse_document(raw: bytes, doc_id: str, path: str | None = None) -> Document
         raise BadDocument(f"{name} has no text after cleaning")
     return Document(
         id=doc_id,
-        title=_text_field(meta, "title", name) or _first_line(cleaned),
-        date=_date_field(meta.get("date"), name),
-        source=_text_field(meta, "source", name),
-        url=_text_field(meta, "url", name),
-        language=_text_field(meta, "language", name),
+        title=text_field(meta, "title", name) or _title_from(cleaned),
+        date=date_field(meta, name),
+        source=text_field(meta, "source", name),
+        url=text_field(meta, "url", name),
+        language=text_field(meta, "language", name),
         text=cleaned,
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
     )
-
-
-def split_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
-    """YAML between two '---' lines at the very top, as Jekyll and Hugo write it."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != _FRONT_MATTER_FENCE:
-        return {}, text
-    for end in range(1, len(lines)):
-        if lines[end].strip() == _FRONT_MATTER_FENCE:
-            break
-    else:
-        raise BadDocument(f"{name}: front matter starts with '---' but never closes")
-    try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        raise BadDocument(
-            f"{name}: front matter is not valid YAML ({_first_line(str(exc))})"
-        ) from exc
-    if not isinstance(meta, dict):
-        raise BadDocument(f"{name}: front matter must be a mapping of fields")
-    return meta, "\n".join(lines[end + 1 :])
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -114,30 +89,13 @@ def decode_text(raw: bytes, name: str) -> str:
         ) from exc
 
 
-def _text_field(meta: dict[str, Any], key: str, name: str) -> str | None:
-    value = meta.get(key)
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        raise BadDocument(f"{name}: front matter field {key!r} must be text")
-    return str(value).strip() or None
-
-
-def _date_field(value: Any, name: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise BadDocument(f"{name}: date {value!r} is not an ISO date (YYYY-MM-DD)") from exc
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.split("\n") if line.strip()), "")
+def _title_from(text: str) -> str:
+    """The first line, cut at a word before the title cap: a first line may be a paragraph."""
+    line = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    limit = FIELD_MAX_CHARS["title"]
+    if len(line) <= limit:
+        return line
+    return line[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
 
 
 def _is_hidden(path: Path, root: Path) -> bool:

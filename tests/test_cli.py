@@ -94,3 +94,14 @@ def test_ask_prints_the_answer_and_its_sources(fixture_settings):
 def test_eval_help_is_the_eval_programs(fixture_settings):
     result = run_cli("eval", "--help")
     assert result.returncode == 0 and "--calibrate" in result.stdout
+
+
+def test_an_impossible_date_in_a_corpus_file_names_the_file_and_the_field(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.md").write_text("---\ndate: 2024-02-29\n---\nThe council met.")
+    (corpus / "feb30.md").write_text("---\ndate: 2024-02-30\n---\nThe council met.")
+    result = run_cli(
+        "index", "build", "--corpus", str(corpus), "--data-dir", str(tmp_path / "data")
+    )
+    _assert_one_line_error(result, "feb30.md: front matter field 'date' '2024-02-30'")

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 
@@ -69,3 +70,29 @@ def test_seed_corpus_has_full_metadata():
         assert doc.title and doc.date and doc.source and doc.language == "en", doc.id
         assert dt.date(2023, 1, 1) <= doc.date <= dt.date(2025, 12, 31)
         assert "DNUM_" not in doc.text and "![]()" not in doc.text
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "message"),
+    [
+        ("date: 2024-02-30", "field 'date' '2024-02-30' cannot be read (day is out of range"),
+        ("date: 2024-13-01", "field 'date' '2024-13-01' cannot be read (month must be in 1..12"),
+        ('date: "2024-02-30"', "field 'date' '2024-02-30' is not an ISO date"),
+        ('date: !!int "abc"', "field 'date' 'abc' cannot be read (invalid literal for int()"),
+        ('date: !!timestamp "garbage"', "field 'date' 'garbage' cannot be read (not a valid"),
+        ('title: !!float "x"', "field 'title' 'x' cannot be read (could not convert"),
+        ("source: !!python/name:os.system", "field 'source' '' cannot be read (could not"),
+    ],
+)
+def test_an_impossible_front_matter_value_names_the_file_and_the_field(front_matter, message):
+    raw = f"---\n{front_matter}\n---\nBody.".encode()
+    with pytest.raises(BadDocument, match=re.escape(f"corpus/bad.md: front matter {message}")):
+        parse_document(raw, "bad", path="corpus/bad.md")
+
+
+def test_a_front_matter_title_over_the_cap_is_refused_and_a_first_line_title_is_cut():
+    with pytest.raises(BadDocument, match="field 'title' is 900,000 characters; the limit is 500"):
+        parse_document(b"---\ntitle: " + b"x" * 900_000 + b"\n---\nBody.", "long")
+    doc = parse_document(("A long opening paragraph " * 100).encode(), "no_title")
+    assert len(doc.title) <= 500 and doc.title.endswith("…")
+    assert doc.text.startswith(doc.title[:-1] + " ")  # cut between words
