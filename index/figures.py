@@ -61,6 +61,8 @@ _IDENTIFIER_WORDS = {
     "road", "street", "block", "building", "floor", "lot", "unit", "model", "form", "week",
 }  # fmt: skip
 _REFERENCE_WORDS = {"compared", "than", "since", "versus", "vs", "from", "over", "against"}
+# Words that make a year after the document's own a date ('by 2030'), not a count ('opened 2071')
+_FUTURE_YEAR_WORDS = {"by", "in", "until", "till", "to", "before", "through", "during", "for", "of"}
 _PHONE_WORDS = {"hotline", "phone", "tel", "telephone", "fax", "call", "dial", "mobile"}
 _ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
 _TIME_WORDS = {"am", "pm", "a.m", "p.m", "h", "hrs", "o'clock", "gmt", "utc"}
@@ -755,12 +757,25 @@ def _dates_in(tokens: list[_Token], doc_date: dt.date | None) -> list[tuple[int,
     found: list[tuple[int, dt.date]] = []
     for i, tok in enumerate(tokens):
         if tok.kind == "num" and _is_year(tokens, i) and not _is_phone(tokens, i):
-            if not _is_reference_year(tokens, i):
+            if not _is_reference_year(tokens, i) and not _is_unmarked_future(tokens, i, doc_date):
                 found.append((i, _date_ending_at(tokens, i, doc_date)))
         elif tok.low in ("last", "this", "past") and doc_date and _word_at(tokens, i + 1) == "year":
             year = doc_date.year - (1 if tok.low in ("last", "past") else 0)
             found.append((i, _period_end(year, None, doc_date)))
     return found
+
+
+def _is_unmarked_future(tokens: list[_Token], i: int, doc_date: dt.date | None) -> bool:
+    """A year after the document's, with no 'by', 'in', 'until' before it: 'opened 2071 service
+    counters' in a 2024 report states no date in 2071."""
+    if doc_date is None or int(tokens[i].text) <= doc_date.year:
+        return False
+    j = i - 1
+    while j >= 0 and (
+        tokens[j].text.isdigit() or tokens[j].low in _MONTHS or tokens[j].text == ","
+    ):
+        j -= 1  # 'by 31 December, 2030'
+    return j < 0 or tokens[j].low not in _FUTURE_YEAR_WORDS
 
 
 def _is_reference_year(tokens: list[_Token], i: int) -> bool:

@@ -111,3 +111,12 @@ def test_gold_set_precision_and_recall_stay_above_floors():
     for name, floor in floors.items():
         assert metrics[name]["precision"] >= floor, (name, metrics[name])
         assert metrics[name]["recall"] >= floor, (name, metrics[name])
+
+
+def test_a_year_after_the_documents_is_a_date_only_when_a_time_word_leads_to_it():
+    counters = extract_from_sentence(
+        "The city opened 2071 service counters and 15 kiosks.", DOC_DATE
+    )
+    assert [(f.text, f.as_of) for f in counters] == [("15", DOC_DATE)]
+    target = extract_from_sentence("By 2030 the city plans 500 counters.", DOC_DATE)
+    assert [(f.text, f.as_of) for f in target] == [("500", dt.date(2030, 12, 31))]
