@@ -26,8 +26,10 @@ KINDS = {"figure", "fact", "paraphrase", "temporal", "followup", "conflict", "ke
 SHAPES = {"count", "percent", "money", "ratio", "range", "change", "index", "score", "rank",
           "average", "target", "multi"}  # fmt: skip
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
-_SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9,
-           "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12}  # fmt: skip
+_SCALES = {
+    "thousand": 1e3, "k": 1e3, "lakh": 1e5, "million": 1e6, "m": 1e6, "mn": 1e6, "crore": 1e7,
+    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
+}  # fmt: skip
 
 
 @dataclass
