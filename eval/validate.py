@@ -169,6 +169,7 @@ def validate(corpus_dir: Path = CORPUS, questions_dir: Path = QUESTIONS, writer:
     if writer:
         questions = [q for q in questions if str(q.get("id", "")).startswith(f"{writer}-")]
         corpus.raw = {d: t for d, t in corpus.raw.items() if d.startswith(f"{writer}_")}
+        corpus.meta = {d: m for d, m in corpus.meta.items() if d in corpus.raw}
     ids = Counter(q.get("id") for q in questions)
     errors += [f"{i}: question id used {n} times" for i, n in ids.items() if n > 1]
     for q in questions:

@@ -99,4 +99,6 @@ def _title_from(text: str) -> str:
 
 
 def _is_hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+    """Dot and underscore names, and a README (it describes the folder, it is not a document)."""
+    parts = path.relative_to(root).parts
+    return any(part.startswith((".", "_")) for part in parts) or path.stem.lower() == "readme"

@@ -75,3 +75,13 @@ def test_a_document_with_questions_in_both_splits_is_reported(tmp_path):
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="no eval/corpus yet")
 def test_the_committed_eval_corpus_and_questions_are_valid():
     assert validate()["errors"] == []
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="no eval/corpus yet")
+def test_the_eval_corpus_has_the_size_and_variety_issue_8_asks_for():
+    counts = validate()["counts"]
+    assert counts["documents"] >= 100 and counts["share_not_vietnam"] >= 0.6
+    assert counts["documents_over_5000_words"] >= 10 and counts["documents_with_tables"] >= 15
+    assert counts["questions"] >= 1500 and counts["share_asking_a_figure"] >= 0.5
+    assert counts["share_unanswerable"] >= 0.2
+    assert counts["unanswerable_with_near_miss"] > counts["kinds"]["unanswerable"] / 2

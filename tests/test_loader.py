@@ -96,3 +96,9 @@ def test_a_front_matter_title_over_the_cap_is_refused_and_a_first_line_title_is_
     doc = parse_document(("A long opening paragraph " * 100).encode(), "no_title")
     assert len(doc.title) <= 500 and doc.title.endswith("…")
     assert doc.text.startswith(doc.title[:-1] + " ")  # cut between words
+
+
+def test_a_readme_describes_the_corpus_folder_and_is_not_a_document(tmp_path):
+    (tmp_path / "README.md").write_text("# About these files\n\nMade for tests.")
+    (tmp_path / "a.md").write_text("The office opened 3 counters.")
+    assert [p.name for p in corpus_files(tmp_path)] == ["a.md"]
