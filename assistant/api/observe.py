@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import uuid
+from http import HTTPStatus
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -21,10 +22,16 @@ from index.errors import BodyTooLarge
 log = logging.getLogger("reformqa.access")
 REQUEST_ID = "x-request-id"
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+_KNOWN_STATUSES = frozenset(status.value for status in HTTPStatus)
 
 
 class Metrics:
-    """The app's own registry: request counts and latencies by route, the index's size."""
+    """The app's own registry: request counts and latencies by route, the index's size.
+
+    Every label comes from a closed set, so no request can add a series: a method outside
+    KNOWN_METHODS or a status HTTP does not define is "other", and the route is a route's
+    template or "unmatched" (see `_route_label`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -42,6 +49,12 @@ class Metrics:
         self.ready = Gauge(
             "reformqa_index_ready", "1 when the index answers", registry=self.registry
         )
+
+    def count(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in KNOWN_METHODS else "other"
+        code = str(status) if status in _KNOWN_STATUSES else "other"
+        self.requests.labels(method, route, code).inc()
+        self.latency.labels(method, route).observe(seconds)
 
 
 class Observe:
@@ -71,9 +84,8 @@ class Observe:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            route = _route_label(scope)
+            self.metrics.count(scope["method"], route, status, elapsed)
             log.info(json.dumps({
                 "request_id": request_id, "method": scope["method"], "route": route,
                 "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
@@ -108,6 +120,11 @@ class BodyLimit:
 
     def _detail(self) -> str:
         return f"the request body is over the limit of {self.max_bytes:,} bytes"
+
+
+def _route_label(scope) -> str:
+    """The matched route's template ("/v1/documents/{doc_id}"), never the path itself."""
+    return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
 def _header(scope, name: str) -> str | None:

