@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api import create_app
 from assistant.api.observe import Metrics
 from tests.conftest import KEY, copy_index, start_server, stop_server
+from tests.test_api import _assert_problem
 
 JSON_ROUTES = ["/v1/ask", "/v1/search", "/v1/context", "/v1/feedback", "/v1/documents"]
 GET_ROUTES = [
@@ -66,3 +68,17 @@ def test_unknown_methods_and_statuses_are_counted_as_other():
     metrics.count("GET", "/v1/ask", 200, 0.01)
     assert metrics.requests.labels("other", "/v1/ask", "other")._value.get() == 1
     assert metrics.requests.labels("GET", "/v1/ask", "200")._value.get() == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/documents/"), ("DELETE", "/v1/documents/"), ("POST", "/v1/search/"),
+     ("GET", "/healthz/")],
+)  # fmt: skip
+def test_a_trailing_slash_is_a_404_problem_that_never_echoes_the_host(keyed, method, path):
+    reply = httpx.request(
+        method, f"{keyed.base_url}{path}", headers={"Host": "evil.example", "X-API-Key": KEY},
+        json={"query": "x"} if method == "POST" else None,
+    )  # fmt: skip
+    _assert_problem(reply, 404, "Not Found")
+    assert "location" not in reply.headers and "evil.example" not in reply.text

@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
         version="1.0.0",
         summary="Cited passages and figures from Vietnam's administrative-reform documents",
         lifespan=lifespan,
+        redirect_slashes=False,  # its redirect copied the Host header into Location
     )
     app.state.settings = settings
     app.state.slot = slot or RetrieverSlot()
