@@ -4,7 +4,9 @@ malformed-json however a body arrives, HEAD on every GET route."""
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -82,3 +84,48 @@ def test_a_trailing_slash_is_a_404_problem_that_never_echoes_the_host(keyed, met
     )  # fmt: skip
     _assert_problem(reply, 404, "Not Found")
     assert "location" not in reply.headers and "evil.example" not in reply.text
+
+
+def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    yield b'{"query": "'
+    sent = 0
+    while sent < total:
+        yield b"x" * min(size, total - sent)
+        sent += size
+    yield b'"}'
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
+def test_a_chunked_body_over_the_limit_gets_413_on_every_route(client, route):
+    over = client.app.state.settings.max_body_bytes + 1
+    reply = client.post(route, content=_chunks(over), headers=JSON)
+    _assert_problem(reply, 413, "limit")
+    assert reply.json()["type"].endswith("/body-too-large")
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
+def test_a_chunked_body_over_the_limit_gets_413_from_a_real_server(keyed, route):
+    address = urlsplit(keyed.base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    over = keyed.settings.max_body_bytes + 1
+    connection.request("POST", route, body=_chunks(over), headers=JSON, encode_chunked=True)
+    reply = connection.getresponse()
+    body = reply.read().decode()
+    connection.close()
+    assert reply.status == 413, body
+    assert reply.getheader("content-type").startswith("application/problem+json")
+    assert "/body-too-large" in body
+    assert httpx.get(f"{keyed.base_url}/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("route", JSON_ROUTES)
+@pytest.mark.parametrize(
+    "body",
+    [b'{"query": "\xff\xfe", "question": "\xc3\x28"}', b"[" * 100_000, b'{"a":' * 50_000],
+    ids=["invalid-utf8", "deep-list", "deep-object"],
+)
+def test_a_body_that_is_not_utf8_json_or_is_nested_too_deep_is_malformed_json(keyed, route, body):
+    reply = httpx.post(f"{keyed.base_url}{route}", content=body, headers=JSON, timeout=60)
+    _assert_problem(reply, 400, "JSON")
+    assert reply.json()["type"] == MALFORMED_TYPE and reply.json()["title"] == "Malformed JSON"
+    assert httpx.get(f"{keyed.base_url}/readyz").status_code == 200
