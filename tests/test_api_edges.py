@@ -5,6 +5,7 @@ malformed-json however a body arrives, HEAD on every GET route."""
 from __future__ import annotations
 
 import http.client
+import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -129,3 +130,55 @@ def test_a_body_that_is_not_utf8_json_or_is_nested_too_deep_is_malformed_json(ke
     _assert_problem(reply, 400, "JSON")
     assert reply.json()["type"] == MALFORMED_TYPE and reply.json()["title"] == "Malformed JSON"
     assert httpx.get(f"{keyed.base_url}/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_head_answers_every_get_route_with_the_gets_status_and_headers_and_no_body(keyed, path):
+    got = httpx.get(f"{keyed.base_url}{path}")
+    head = httpx.head(f"{keyed.base_url}{path}")
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if path != "/metrics":  # its body changes with every request counted
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert _raw_head_body(keyed.base_url, path) == b""
+
+
+def test_head_through_the_app_sends_no_body(client):
+    for path in GET_ROUTES:
+        reply = client.head(path)
+        assert reply.status_code == 200 and reply.content == b"", path
+
+
+def _raw_head_body(base_url: str, path: str) -> bytes:
+    """What follows the headers on the wire, read until the server closes."""
+    address = urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received.split(b"\r\n\r\n", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/healthz", "GET, HEAD"),
+        ("PUT", "/v1/documents", "GET, HEAD, POST"),
+        ("PUT", "/v1/documents/land_registry", "DELETE, GET, HEAD"),
+        ("PUT", "/docs", "GET, HEAD"),
+        ("HEAD", "/v1/search", "POST"),
+        ("FOOBAR123", "/v1/ask", "POST"),
+    ],
+)
+def test_a_405_names_every_allowed_method_head_included_where_get_is(client, method, path, allowed):
+    reply = client.request(method, path)
+    assert reply.status_code == 405
+    assert reply.headers["allow"] == allowed
+    if method != "HEAD":
+        assert reply.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_schema_lists_no_head_operations(client):
+    operations = client.get("/openapi.json").json()["paths"].values()
+    assert not any("head" in methods for methods in operations)

@@ -12,7 +12,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from assistant.api.keys import show_optional_read_keys
-from assistant.api.observe import BodyLimit, Metrics, Observe, log_requests_as_json_lines
+from assistant.api.observe import (
+    BodyLimit,
+    HeadAsGet,
+    Metrics,
+    Observe,
+    log_requests_as_json_lines,
+)
 from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
 from index.errors import IndexNotReady, ReformQAError
@@ -172,6 +178,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(Observe, metrics=metrics)  # added last: outermost, sees every response
     return app
 

@@ -1,4 +1,5 @@
-"""Per-request plumbing: a request id, one JSON log line, Prometheus metrics, a body size cap.
+"""Per-request plumbing: a request id, one JSON log line, Prometheus metrics, a body size cap,
+HEAD answered as GET.
 
 Written as plain ASGI middleware (no BaseHTTPMiddleware) so that streaming bodies are counted
 as they arrive and nothing is buffered twice.
@@ -68,6 +69,7 @@ class Observe:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
+        method = scope["method"]  # as sent: HeadAsGet, inside, turns HEAD into GET
         given = _header(scope, REQUEST_ID)
         request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
         status = 500
@@ -85,11 +87,36 @@ class Observe:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_label(scope)
-            self.metrics.count(scope["method"], route, status, elapsed)
+            self.metrics.count(method, route, status, elapsed)
             log.info(json.dumps({
-                "request_id": request_id, "method": scope["method"], "route": route,
+                "request_id": request_id, "method": method, "route": route,
                 "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
             }))  # fmt: skip
+
+
+class HeadAsGet:
+    """HEAD on every GET route: the GET's status and headers (Content-Length included) and no
+    body. Done here rather than by routing, so the OpenAPI document lists no HEAD operations."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        scope["method"] = "GET"  # in place: the router notes its route in this scope for Observe
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.start":
+                scope["method"] = "HEAD"  # the server frames the reply by the method it was sent
+            elif message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
 
 class BodyLimit:

@@ -108,7 +108,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
     headers = dict(getattr(exc, "headers", None) or {})
     if status == 405:  # Starlette names the methods of one route; a path may have several
-        headers["Allow"] = ", ".join(_allowed_methods(request))
+        headers["Allow"] = ", ".join(_allowed_methods(request, headers.get("Allow", "")))
     return problem(status, title.lower().replace(" ", "-"), title, detail, **headers)
 
 
@@ -117,9 +117,15 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal-error", "Internal error", "an unexpected error occurred")
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def _allowed_methods(request: Request, named: str) -> list[str]:
+    """The methods of every operation at this path, else (/docs, left out of the schema) the
+    route's own; HEAD wherever GET is (see HeadAsGet)."""
     path = request.url.path
+    methods = {m.strip() for m in named.split(",") if m.strip()}
     for template, operations in request.app.openapi().get("paths", {}).items():
         if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
-            return sorted(method.upper() for method in operations)
-    return []
+            methods = {method.upper() for method in operations}
+            break
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
