@@ -5,6 +5,7 @@ malformed-json however a body arrives, HEAD on every GET route."""
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from tests.test_api import _assert_problem
 JSON_ROUTES = ["/v1/ask", "/v1/search", "/v1/context", "/v1/feedback", "/v1/documents"]
 GET_ROUTES = [
     "/healthz", "/readyz", "/metrics", "/v1/documents", "/v1/documents/land_registry",
-    "/v1/figures", "/docs", "/redoc", "/openapi.json",
+    "/v1/figures", "/docs", "/openapi.json", "/docs-assets/swagger-ui.css",
 ]  # fmt: skip
 JSON = {"content-type": "application/json", "x-api-key": KEY}
 MALFORMED_TYPE = "https://reformqa.local/problems/malformed-json"
@@ -52,6 +53,7 @@ def test_made_up_methods_and_paths_add_no_metric_series(client):
         client.request(f"FOOBAR{tag}", "/v1/ask")
         client.request(f"X{tag}", f"/made/up/{tag}")
         client.get(f"/nowhere/{tag}")
+        client.get(f"/docs-assets/{tag}.js")
 
     junk("first")
     client.get("/metrics")  # the first scrape is counted too
@@ -62,6 +64,7 @@ def test_made_up_methods_and_paths_add_no_metric_series(client):
     assert _series(text) == before
     assert 'reformqa_requests_total{method="other",route="/v1/ask",status="405"}' in text
     assert 'reformqa_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert 'reformqa_requests_total{method="GET",route="/docs-assets/{path}",status="404"}' in text
     assert "FOOBAR" not in text and "/made/up" not in text and "/nowhere" not in text
 
 
@@ -182,3 +185,11 @@ def test_a_405_names_every_allowed_method_head_included_where_get_is(client, met
 def test_the_schema_lists_no_head_operations(client):
     operations = client.get("/openapi.json").json()["paths"].values()
     assert not any("head" in methods for methods in operations)
+
+
+def test_the_docs_page_loads_its_assets_from_this_server_and_redoc_is_off(client):
+    links = re.findall(r"""(?:src|href)=["']([^"']+)["']""", client.get("/docs").text)
+    assert len(links) == 3 and [link for link in links if "//" in link] == []
+    for asset in links:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/redoc").status_code == 404

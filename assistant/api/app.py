@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from assistant.api.keys import show_optional_read_keys
 from assistant.api.observe import (
@@ -155,7 +156,11 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
             loader.start()
         yield
 
-    app = FastAPI(
+    # Swagger UI from the package, not a CDN, so /docs works on an offline intranet. No /redoc:
+    # ReDoc always fetches its logo from its vendor's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
+        static_url="/docs-assets",
         title="Reform QA",
         version="1.0.0",
         summary="Cited passages and figures from Vietnam's administrative-reform documents",

@@ -150,8 +150,15 @@ class BodyLimit:
 
 
 def _route_label(scope) -> str:
-    """The matched route's template ("/v1/documents/{doc_id}"), never the path itself."""
-    return getattr(scope.get("route"), "path", None) or "unmatched"
+    """The matched route's template ("/v1/documents/{doc_id}"), or the mount a file came from
+    ("/docs-assets/{path}": a mount adds its path to root_path), never the path itself."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return template
+    app_root = scope.get("app_root_path")
+    if app_root is not None and scope.get("root_path", app_root) != app_root:
+        return scope["root_path"].removeprefix(app_root) + "/{path}"
+    return "unmatched"
 
 
 def _header(scope, name: str) -> str | None:
