@@ -10,9 +10,16 @@ from typing import TYPE_CHECKING
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from assistant.api.keys import show_optional_read_keys
-from assistant.api.observe import BodyLimit, Metrics, Observe, log_requests_as_json_lines
+from assistant.api.observe import (
+    BodyLimit,
+    HeadAsGet,
+    Metrics,
+    Observe,
+    log_requests_as_json_lines,
+)
 from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
 from index.errors import IndexNotReady, ReformQAError
@@ -149,11 +156,16 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
             loader.start()
         yield
 
-    app = FastAPI(
+    # Swagger UI from the package, not a CDN, so /docs works on an offline intranet. No /redoc:
+    # ReDoc always fetches its logo from its vendor's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
+        static_url="/docs-assets",
         title="Reform QA",
         version="1.0.0",
         summary="Cited passages and figures from Vietnam's administrative-reform documents",
         lifespan=lifespan,
+        redirect_slashes=False,  # its redirect copied the Host header into Location
     )
     app.state.settings = settings
     app.state.slot = slot or RetrieverSlot()
@@ -171,6 +183,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
             expose_headers=["X-Request-ID"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(Observe, metrics=metrics)  # added last: outermost, sees every response
     return app
 

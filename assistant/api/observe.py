@@ -1,4 +1,5 @@
-"""Per-request plumbing: a request id, one JSON log line, Prometheus metrics, a body size cap.
+"""Per-request plumbing: a request id, one JSON log line, Prometheus metrics, a body size cap,
+HEAD answered as GET.
 
 Written as plain ASGI middleware (no BaseHTTPMiddleware) so that streaming bodies are counted
 as they arrive and nothing is buffered twice.
@@ -12,6 +13,7 @@ import re
 import sys
 import time
 import uuid
+from http import HTTPStatus
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -21,10 +23,16 @@ from index.errors import BodyTooLarge
 log = logging.getLogger("reformqa.access")
 REQUEST_ID = "x-request-id"
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+_KNOWN_STATUSES = frozenset(status.value for status in HTTPStatus)
 
 
 class Metrics:
-    """The app's own registry: request counts and latencies by route, the index's size."""
+    """The app's own registry: request counts and latencies by route, the index's size.
+
+    Every label comes from a closed set, so no request can add a series: a method outside
+    KNOWN_METHODS or a status HTTP does not define is "other", and the route is a route's
+    template or "unmatched" (see `_route_label`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -43,6 +51,12 @@ class Metrics:
             "reformqa_index_ready", "1 when the index answers", registry=self.registry
         )
 
+    def count(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in KNOWN_METHODS else "other"
+        code = str(status) if status in _KNOWN_STATUSES else "other"
+        self.requests.labels(method, route, code).inc()
+        self.latency.labels(method, route).observe(seconds)
+
 
 class Observe:
     """Request id in and out (X-Request-ID), an access log line, metrics."""
@@ -55,6 +69,7 @@ class Observe:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
+        method = scope["method"]  # as sent: HeadAsGet, inside, turns HEAD into GET
         given = _header(scope, REQUEST_ID)
         request_id = given if given and _GOOD_ID.fullmatch(given) else uuid.uuid4().hex
         status = 500
@@ -71,13 +86,37 @@ class Observe:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            route = _route_label(scope)
+            self.metrics.count(method, route, status, elapsed)
             log.info(json.dumps({
-                "request_id": request_id, "method": scope["method"], "route": route,
+                "request_id": request_id, "method": method, "route": route,
                 "path": scope["path"], "status": status, "ms": round(elapsed * 1000, 2),
             }))  # fmt: skip
+
+
+class HeadAsGet:
+    """HEAD on every GET route: the GET's status and headers (Content-Length included) and no
+    body. Done here rather than by routing, so the OpenAPI document lists no HEAD operations."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        scope["method"] = "GET"  # in place: the router notes its route in this scope for Observe
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.start":
+                scope["method"] = "HEAD"  # the server frames the reply by the method it was sent
+            elif message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
 
 class BodyLimit:
@@ -108,6 +147,18 @@ class BodyLimit:
 
     def _detail(self) -> str:
         return f"the request body is over the limit of {self.max_bytes:,} bytes"
+
+
+def _route_label(scope) -> str:
+    """The matched route's template ("/v1/documents/{doc_id}"), or the mount a file came from
+    ("/docs-assets/{path}": a mount adds its path to root_path), never the path itself."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return template
+    app_root = scope.get("app_root_path")
+    if app_root is not None and scope.get("root_path", app_root) != app_root:
+        return scope["root_path"].removeprefix(app_root) + "/{path}"
+    return "unmatched"
 
 
 def _header(scope, name: str) -> str | None:

@@ -45,6 +45,11 @@ _DOMAIN_ERRORS: list[tuple[type[ReformQAError], int, str, str]] = [
     (IndexNotFound, 503, "index-missing", "No index has been built"),
     (IndexMismatch, 503, "index-mismatch", "Index does not match this server"),
 ]
+# Body bytes json.loads cannot read as JSON although they raise no JSONDecodeError
+_NOT_JSON: dict[type[Exception], str] = {
+    UnicodeDecodeError: "the request body is not valid UTF-8 JSON",
+    RecursionError: "the request body's JSON is nested too deeply",
+}
 
 
 def problem_body(status: int, slug: str, title: str, detail: str) -> dict:
@@ -76,9 +81,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(
-            400, "malformed-json", "Malformed JSON", "the request body is not valid JSON"
-        )
+        return _malformed_json("the request body is not valid JSON")
     detail = "; ".join(_describe(e) for e in errors) or "invalid request"
     return problem(422, "validation-error", "Invalid request", detail)
 
@@ -88,13 +91,24 @@ def _describe(error: dict) -> str:
     return f"{where}: {error.get('msg', 'invalid value')}"
 
 
+def _malformed_json(detail: str) -> JSONResponse:
+    return problem(400, "malformed-json", "Malformed JSON", detail)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI turns anything that fails while it reads and parses a body into a bare 400 "error
+    # parsing the body"; what it chained says what it was.
+    cause = exc.__cause__
+    if isinstance(cause, ReformQAError):  # BodyTooLarge, raised as a chunked body streams in
+        return await _domain_error(request, cause)
+    if type(cause) in _NOT_JSON:
+        return _malformed_json(_NOT_JSON[type(cause)])
     status = getattr(exc, "status_code", 500)
     detail = str(getattr(exc, "detail", "")) or "error"
     title = {404: "Not found", 405: "Method not allowed"}.get(status, "HTTP error")
     headers = dict(getattr(exc, "headers", None) or {})
     if status == 405:  # Starlette names the methods of one route; a path may have several
-        headers["Allow"] = ", ".join(_allowed_methods(request))
+        headers["Allow"] = ", ".join(_allowed_methods(request, headers.get("Allow", "")))
     return problem(status, title.lower().replace(" ", "-"), title, detail, **headers)
 
 
@@ -103,9 +117,15 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "internal-error", "Internal error", "an unexpected error occurred")
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def _allowed_methods(request: Request, named: str) -> list[str]:
+    """The methods of every operation at this path, else (/docs, left out of the schema) the
+    route's own; HEAD wherever GET is (see HeadAsGet)."""
     path = request.url.path
+    methods = {m.strip() for m in named.split(",") if m.strip()}
     for template, operations in request.app.openapi().get("paths", {}).items():
         if re.fullmatch(re.sub(r"\{[^/}]+\}", "[^/]+", template), path):
-            return sorted(method.upper() for method in operations)
-    return []
+            methods = {method.upper() for method in operations}
+            break
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
