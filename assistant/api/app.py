@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from assistant.api.keys import show_optional_read_keys
+from assistant.api.limits import RateLimits
 from assistant.api.observe import BodyLimit, Metrics, Observe, log_requests_as_json_lines
 from assistant.api.problems import install_problem_handlers
 from assistant.api.routes import router, v1
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     app.state.settings = settings
     app.state.slot = slot or RetrieverSlot()
     app.state.metrics = metrics = Metrics()
+    app.state.limits = RateLimits(settings)
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(v1)

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant import catalog, context
 from assistant.api.keys import WRITE, read_access, write_access
+from assistant.api.limits import limit_feedback, limit_writes
 from assistant.api.schemas import (
     AskRequest,
     AskResponse,
@@ -36,8 +37,9 @@ _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS = {400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
 _LOOKUP_ERRORS = {401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
 _WRITE_ERRORS = {
-    status: _PROBLEM for status in (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    status: _PROBLEM for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }  # fmt: skip
+_FEEDBACK_ERRORS = {**_ERRORS, 429: _PROBLEM, 507: _PROBLEM}
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip")]
 
 
@@ -129,7 +131,7 @@ def get_document(doc_id: str, request: Request) -> DocumentDetail:
     status_code=201,
     response_model=DocumentDetail,
     responses={**_WRITE_ERRORS, 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
-    dependencies=[Depends(write_access)],
+    dependencies=[Depends(write_access), Depends(limit_writes)],
     openapi_extra={**request_body_schema(), **WRITE},
 )
 async def add_document(request: Request, response: Response) -> DocumentDetail:
@@ -147,7 +149,7 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     status_code=204,
     response_class=Response,
     responses=_WRITE_ERRORS,
-    dependencies=[Depends(write_access)],
+    dependencies=[Depends(write_access), Depends(limit_writes)],
     openapi_extra=WRITE,
 )
 def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
@@ -175,15 +177,24 @@ def search_figures(
     )
 
 
-@v1.post("/feedback", status_code=201, response_model=Feedback, responses=_ERRORS)
+@v1.post(
+    "/feedback",
+    status_code=201,
+    response_model=Feedback,
+    responses=_FEEDBACK_ERRORS,
+    dependencies=[Depends(limit_feedback)],
+)
 def add_feedback(body: FeedbackRequest, request: Request) -> Feedback:
     """Thumbs up or down on one answer, with an optional comment, stored for evaluators
     (`reformqa feedback export`). Works while the index is loading. Without an
-    `index_version`, the version this server is answering from is recorded."""
+    `index_version`, the version this server is answering from is recorded. A client past
+    REFORMQA_FEEDBACK_RATE a minute gets 429 with Retry-After; once the store has reached
+    REFORMQA_FEEDBACK_MAX_BYTES, new entries get 507 (stored ones are never dropped)."""
     served = request.app.state.slot.retriever
     if body.index_version is None and served is not None:
         body = body.model_copy(update={"index_version": served.reader.version.name})
-    return record_feedback(request.app.state.settings.feedback_path(), body)
+    settings = request.app.state.settings
+    return record_feedback(settings.feedback_path(), body, settings.feedback_max_bytes)
 
 
 @router.get("/metrics", response_class=Response, tags=["ops"])
