@@ -40,6 +40,7 @@ from index.types import Document, Figure
 
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 METADATA_FIELDS = ("title", "date", "source", "url", "language")
+MAX_TITLE_CHARS = 500  # given as a field or in the document's own front matter
 _LOCK_WAIT_SECONDS = 120.0  # a writer waits this long for another writer to finish
 
 
@@ -108,11 +109,20 @@ def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
     """The file as it will be stored: its own front matter, overridden by `metadata`."""
     meta, body = split_front_matter(decode_text(raw, "the upload"), "the upload")
     meta.update({k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")})
+    _check_title(meta.get("title"))
     body = body if body.endswith("\n") else body + "\n"
     if not meta:
         return body.encode("utf-8")
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
     return f"---\n{header}\n---\n{body.lstrip(chr(10))}".encode()
+
+
+def _check_title(title: Any) -> None:
+    if title is not None and len(str(title).strip()) > MAX_TITLE_CHARS:
+        raise BadDocument(
+            f"the title in the front matter is {len(str(title).strip())} characters; "
+            f"at most {MAX_TITLE_CHARS} are allowed"
+        )
 
 
 def check_doc_id(doc_id: str) -> str:
