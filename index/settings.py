@@ -65,6 +65,7 @@ class Settings:
     # Requests a minute per client (its API key, else its address) and per process; 0: no limit
     feedback_rate: int = 60
     write_rate: int = 30  # POST and DELETE /v1/documents
+    keep_versions: int = 3  # index versions kept: the current one and the last ones replaced
     # The chat (ui/): where it listens, the API it calls, how long it waits for an answer
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
@@ -135,6 +136,8 @@ class Settings:
                 "REFORMQA_FEEDBACK_MAX_BYTES, REFORMQA_FEEDBACK_RATE and REFORMQA_WRITE_RATE "
                 "must be >= 0"
             )
+        if self.keep_versions < 2:  # the one replaced last may still be read by requests
+            raise ValueError("REFORMQA_KEEP_VERSIONS must be at least 2")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
         self._validate_embedding()

@@ -66,7 +66,7 @@ def add_document(
     content = merge_front_matter(raw, metadata or {})
     parsed = parse_document(content, doc_id or "new", path="the document")
     doc_id = doc_id or _derived_id(parsed.title)
-    data_dir = DataDir(settings.data_dir)
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
         current = Snapshot.read(version)
@@ -86,7 +86,7 @@ def add_document(
 def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Change:
     """Drop a document from the index and its file from the corpus folder."""
     started = time.perf_counter()
-    data_dir = DataDir(settings.data_dir)
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
         current = Snapshot.read(version)
