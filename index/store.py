@@ -137,7 +137,10 @@ class DataDir:
                     break
                 except BlockingIOError as exc:
                     if time.monotonic() >= deadline:
-                        raise Busy(f"another build is running in {self.root}") from exc
+                        waited = f" after waiting {wait:g} s" if wait else ""
+                        raise Busy(
+                            f"another change to the index is still running{waited}; retry later"
+                        ) from exc
                     time.sleep(0.05)
             yield
 

@@ -64,6 +64,7 @@ class RetrieverSlot:
         from assistant.retriever import Retriever
 
         self.settings = settings
+        _finish_interrupted_deletes(settings)
         try:
             retriever = Retriever.load(settings)
             retriever.warm_up()
@@ -126,6 +127,19 @@ class RetrieverSlot:
             return
         self._pair = _pair_over(Retriever(reader, served.embedder, served.settings))
         log.info("index version now served: %s", version)
+
+
+def _finish_interrupted_deletes(settings: Settings) -> None:
+    """A delete killed half-way has set its file aside: put it right before serving."""
+    from index.updater import finish_interrupted_deletes
+
+    try:
+        restored = finish_interrupted_deletes(settings)
+    except (OSError, ReformQAError) as exc:  # e.g. a read-only corpus: serve what is there
+        log.warning("could not finish interrupted deletes: %s", exc)
+        return
+    for name in restored:
+        log.warning("a delete was interrupted before its publish: %s put back", name)
 
 
 def _pair_over(retriever) -> tuple:

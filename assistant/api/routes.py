@@ -137,7 +137,13 @@ def get_document(doc_id: str, request: Request) -> DocumentDetail:
 async def add_document(request: Request, response: Response) -> DocumentDetail:
     """Add one document, as JSON text or a .txt/.md file upload, with optional metadata. Only
     the new document is encoded; readers switch to the new index version atomically. Needs an
-    X-API-Key."""
+    X-API-Key.
+
+    Writes are serialized: one add or delete runs at a time (across workers), the others wait
+    for it up to REFORMQA_WRITE_WAIT_SECONDS (default 120) and then get 503 `busy` with
+    Retry-After. An add takes about as long as encoding its text: a 1 MB document (~1,500
+    chunks) can take a minute on a small CPU, and a small write waits behind it. A client past
+    REFORMQA_WRITE_RATE writes a minute gets 429 with Retry-After."""
     upload = await read_upload(request, request.app.state.settings.max_upload_bytes)
     change = await run_in_threadpool(request.app.state.slot.add_document, upload)
     response.headers["Location"] = f"/v1/documents/{change.document.id}"
@@ -153,7 +159,8 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     openapi_extra=WRITE,
 )
 def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
-    """Remove one document from the index and the corpus folder. Needs an X-API-Key."""
+    """Remove one document from the index and the corpus folder. Needs an X-API-Key. Waits its
+    turn like an add (503 `busy` with Retry-After after REFORMQA_WRITE_WAIT_SECONDS)."""
     request.app.state.slot.remove_document(doc_id)
     return Response(status_code=204)
 
