@@ -4,6 +4,9 @@ too long for another gets a 503 it can retry."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +42,13 @@ def _listed(settings) -> set[str]:
     slot = RetrieverSlot()  # what a server does when it starts
     slot.load(settings)
     return {d.id for d in slot.get().reader.documents(with_text=False)}
+
+
+def _loaded_app(settings):
+    slot = RetrieverSlot()
+    app = create_app(settings, slot=slot)  # seeds the tiktoken cache the load needs
+    slot.load(settings)
+    return app
 
 
 # -- the corpus folder --------------------------------------------------------------------
@@ -130,12 +140,35 @@ def test_a_delete_killed_after_its_publish_is_finished_when_the_server_starts(
 
 def test_a_write_waiting_past_write_wait_seconds_gets_a_503_to_retry(writable_index):
     settings = writable_index.with_overrides(api_keys="k-one", write_wait_seconds=0.3)
-    slot = RetrieverSlot()
-    slot.load(settings)
-    with TestClient(create_app(settings, slot=slot)) as client:
+    with TestClient(_loaded_app(settings)) as client:
         with DataDir(settings.data_dir).build_lock():  # another write, in another process
             reply = client.delete("/v1/documents/land_registry", headers={"X-API-Key": "k-one"})
         _assert_problem(reply, 503, "another change to the index")
         assert int(reply.headers["retry-after"]) >= 1
         assert "0.3 s" in reply.json()["detail"]
         assert client.get("/v1/documents/land_registry").status_code == 200
+
+
+def test_writes_waiting_their_turn_leave_the_request_threads_to_reads(writable_index):
+    """Two request threads and three writes waiting on a running one: reads still answer
+    while the writes wait, instead of queueing behind them until they give up."""
+    settings = writable_index.with_overrides(
+        api_keys="k-one", write_wait_seconds=20, request_threads=2, write_rate=0
+    )
+    done: list[str] = []
+    with TestClient(_loaded_app(settings)) as client:
+
+        def delete() -> None:
+            client.delete("/v1/documents/no-such-doc", headers={"X-API-Key": "k-one"})
+            done.append("write")
+
+        with DataDir(settings.data_dir).build_lock():  # a write running in another process
+            writers = [threading.Thread(target=delete) for _ in range(3)]
+            for writer in writers:
+                writer.start()
+            time.sleep(0.5)  # let them all start waiting
+            assert client.get("/v1/documents").status_code == 200
+            done.append("read")
+        for writer in writers:
+            writer.join(timeout=60)
+    assert done[0] == "read" and done.count("write") == 3

@@ -7,6 +7,7 @@ import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     app.state.slot = slot or RetrieverSlot()
     app.state.metrics = metrics = Metrics()
     app.state.limits = RateLimits(settings)
+    app.state.write_turn = anyio.Lock()  # one write at a time per process (routes._in_turn)
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(v1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -30,6 +31,7 @@ from assistant.api.schemas import (
 )
 from assistant.api.uploads import read_upload, request_body_schema
 from assistant.feedback import Feedback, record_feedback
+from index.errors import Busy
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(read_access)])
@@ -145,7 +147,7 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     chunks) can take a minute on a small CPU, and a small write waits behind it. A client past
     REFORMQA_WRITE_RATE writes a minute gets 429 with Retry-After."""
     upload = await read_upload(request, request.app.state.settings.max_upload_bytes)
-    change = await run_in_threadpool(request.app.state.slot.add_document, upload)
+    change = await _in_turn(request, request.app.state.slot.add_document, upload)
     response.headers["Location"] = f"/v1/documents/{change.document.id}"
     return DocumentDetail(document=change.document, figures=change.figures)
 
@@ -158,11 +160,32 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     dependencies=[Depends(write_access), Depends(limit_writes)],
     openapi_extra=WRITE,
 )
-def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
+async def delete_document(
+    request: Request, doc_id: Annotated[str, Path(max_length=200)]
+) -> Response:
     """Remove one document from the index and the corpus folder. Needs an X-API-Key. Waits its
     turn like an add (503 `busy` with Retry-After after REFORMQA_WRITE_WAIT_SECONDS)."""
-    request.app.state.slot.remove_document(doc_id)
+    await _in_turn(request, request.app.state.slot.remove_document, doc_id)
     return Response(status_code=204)
+
+
+async def _in_turn(request: Request, write, *args):
+    """Run one write at a time in this process. The others wait here, on the event loop, not
+    in one of the REFORMQA_REQUEST_THREADS threads that reads need; the index's file lock
+    then orders the writes of several workers."""
+    state = request.app.state
+    waited = state.settings.write_wait_seconds
+    try:
+        with anyio.fail_after(waited):
+            await state.write_turn.acquire()
+    except TimeoutError as exc:
+        raise Busy(
+            f"another change to the index is still running after waiting {waited:g} s; retry later"
+        ) from exc
+    try:
+        return await run_in_threadpool(write, *args)
+    finally:
+        state.write_turn.release()
 
 
 @v1.get("/figures", response_model=FigurePage, responses=_LOOKUP_ERRORS)
