@@ -136,7 +136,10 @@ def _filters(args: argparse.Namespace):
 def _add_paths(parser: argparse.ArgumentParser, corpus: bool = False) -> None:
     parser.add_argument("--data-dir", type=Path, help="index folder (default ./data)")
     if corpus:
-        parser.add_argument("--corpus", type=Path, dest="corpus_dir", help="default ./docs_corpus")
+        parser.add_argument(
+            "--corpus", type=Path, dest="corpus_dir",
+            help="default ./docs_corpus (serve and run: the folder the index was built from)",
+        )  # fmt: skip
 
 
 def _settings(args: argparse.Namespace):
@@ -152,8 +155,11 @@ def _settings(args: argparse.Namespace):
 
 def _index_build(args: argparse.Namespace) -> int:
     from index.builder import build_index
+    from index.updater import finish_interrupted_deletes
 
     settings = _settings(args)
+    for name in finish_interrupted_deletes(settings):
+        print(f"a delete was interrupted before its publish: {name} put back", file=sys.stderr)
     report = build_index(
         settings, progress=not args.json, if_stale=args.if_stale, engine=args.engine
     )
@@ -174,6 +180,23 @@ def _index_build(args: argparse.Namespace) -> int:
             f"embedding {report.encode_seconds:.1f} s, {report.engine} engine) -> {report.version}"
         )
     return 0
+
+
+def _server_settings(args: argparse.Namespace):
+    """A server not told its corpus folder (no --corpus, no REFORMQA_CORPUS_DIR) writes
+    uploads into the folder its index was built from, as the manifest records it."""
+    from index.store import DataDir
+
+    settings = _settings(args)
+    if args.corpus_dir is not None or os.environ.get("REFORMQA_CORPUS_DIR"):
+        return settings
+    try:
+        manifest = DataDir(settings.data_dir).read_manifest()
+    except ReformQAError:  # the server reports an unreadable index itself, on /readyz
+        return settings
+    if manifest is None:
+        return settings
+    return settings.with_overrides(corpus_dir=Path(manifest.corpus_dir))
 
 
 def _index_status(args: argparse.Namespace) -> int:
@@ -293,7 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
     from assistant.api import create_app
     from assistant.api.observe import log_requests_as_json_lines
 
-    settings = _settings(args)
+    settings = _server_settings(args)
     print(f"Reform QA API on http://{settings.host}:{settings.port}  (docs: /docs, ready: /readyz)")
     log_requests_as_json_lines()
     options = {"host": settings.host, "port": settings.port, "log_level": "info"}
@@ -312,7 +335,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from assistant.launcher import run_api_and_chat
 
-    return run_api_and_chat(_settings(args), workers=args.workers)
+    return run_api_and_chat(_server_settings(args), workers=args.workers)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.errors import Busy
+from index.errors import Busy, StorageFull
 from index.settings import Settings
 
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -97,8 +97,10 @@ class Feedback(FeedbackEntry):
 COLUMNS = ("id", "created_at", *FeedbackEntry.model_fields)  # the order exports write them in
 
 
-def record_feedback(path: Path, entry: FeedbackEntry) -> Feedback:
-    """Store one entry (creating the file on first use) and return it as stored."""
+def record_feedback(path: Path, entry: FeedbackEntry, max_bytes: int = 0) -> Feedback:
+    """Store one entry (creating the file on first use) and return it as stored. Once the
+    file has reached `max_bytes` (0: no cap), new entries are refused: stored ones are kept."""
+    _check_room(Path(path), max_bytes)
     created_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     values = entry.model_dump(include=set(FeedbackEntry.model_fields))
     row = {**values, "created_at": created_at, "citations": json.dumps(values["citations"])}
@@ -110,6 +112,18 @@ def record_feedback(path: Path, entry: FeedbackEntry) -> Feedback:
             raise Busy("the feedback store is busy; retry in a few seconds") from exc
         raise
     return Feedback(id=entry_id, created_at=created_at, **values)
+
+
+def _check_room(path: Path, max_bytes: int) -> None:
+    if max_bytes <= 0:
+        return
+    files = (path, path.with_name(path.name + "-wal"))  # the WAL holds rows not yet moved in
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    if size >= max_bytes:
+        raise StorageFull(
+            f"the feedback store is full ({size} of REFORMQA_FEEDBACK_MAX_BYTES={max_bytes} "
+            "bytes); nothing more is stored until an operator exports and clears it"
+        )
 
 
 def read_feedback(path: Path) -> Iterator[Feedback]:

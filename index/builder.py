@@ -92,7 +92,7 @@ def build_index(
     with _stage(stages, "load"):
         documents = load_corpus(settings.corpus_dir)  # all read before anything is written
     embedder = embedder or Embedder.from_settings(settings)
-    data_dir = DataDir(settings.data_dir)
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
 
     with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:

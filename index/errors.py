@@ -55,3 +55,15 @@ class Conflict(ReformQAError):
 
 class Busy(ReformQAError):
     """Another change to the index is still running."""
+
+
+class RateLimited(ReformQAError):
+    """A client sending more requests than its allowance; it may retry after `retry_after` s."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StorageFull(ReformQAError):
+    """A store that has reached the size it is allowed to grow to."""

@@ -60,6 +60,13 @@ class Settings:
     request_threads: int = 4
     keep_alive_seconds: int = 30  # above clients' pool expiry, so the client closes first
     feedback_db: str = ""  # SQLite file for answer feedback; "" means <data_dir>/feedback.sqlite3
+    # Past this size (the file and its WAL) new feedback is refused (507), never old rows dropped
+    feedback_max_bytes: int = 100_000_000
+    # Requests a minute per client (its API key, else its address) and per process; 0: no limit
+    feedback_rate: int = 60
+    write_rate: int = 30  # POST and DELETE /v1/documents
+    keep_versions: int = 3  # index versions kept: the current one and the last ones replaced
+    write_wait_seconds: float = 120.0  # a write waits this long for the one running, then 503
     # The chat (ui/): where it listens, the API it calls, how long it waits for an answer
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
@@ -125,6 +132,15 @@ class Settings:
             raise ValueError("REFORMQA_ANN_RECALL must be above 0 and at most 1")
         if self.exact_max_chunks < 0 or self.ann_nprobe < 0:
             raise ValueError("REFORMQA_EXACT_MAX_CHUNKS and REFORMQA_ANN_NPROBE must be >= 0")
+        if min(self.feedback_max_bytes, self.feedback_rate, self.write_rate) < 0:
+            raise ValueError(
+                "REFORMQA_FEEDBACK_MAX_BYTES, REFORMQA_FEEDBACK_RATE and REFORMQA_WRITE_RATE "
+                "must be >= 0"
+            )
+        if self.keep_versions < 2:  # the one replaced last may still be read by requests
+            raise ValueError("REFORMQA_KEEP_VERSIONS must be at least 2")
+        if self.write_wait_seconds < 0:
+            raise ValueError("REFORMQA_WRITE_WAIT_SECONDS must be >= 0")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
         self._validate_embedding()

@@ -40,6 +40,7 @@ KEYWORDS = "bm25"
 SENTENCE_VECTORS = "sentences.npy"
 _STAGING_PREFIX = ".staging-"
 RETIRED_GRACE_SECONDS = 60.0
+DEFAULT_KEEP_VERSIONS = 3  # Settings.keep_versions
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -100,8 +101,9 @@ class Manifest(BaseModel):
 class DataDir:
     """Where versions live, which one is current, and the lock that serializes builds."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, keep_versions: int = DEFAULT_KEEP_VERSIONS):
         self.root = Path(root)
+        self.keep_versions = keep_versions
         self.versions = self.root / "versions"
         self.current_link = self.root / "current"
 
@@ -135,7 +137,10 @@ class DataDir:
                     break
                 except BlockingIOError as exc:
                     if time.monotonic() >= deadline:
-                        raise Busy(f"another build is running in {self.root}") from exc
+                        waited = f" after waiting {wait:g} s" if wait else ""
+                        raise Busy(
+                            f"another change to the index is still running{waited}; retry later"
+                        ) from exc
                     time.sleep(0.05)
             yield
 
@@ -169,10 +174,18 @@ class DataDir:
     def _remove_retired_versions(self) -> None:
         """Remove versions replaced more than RETIRED_GRACE_SECONDS ago. Requests that began on
         a version finish on it, so a version stays a while after the next one is published; the
-        one before the current always stays."""
-        versions = sorted(self.versions.glob("v-*"), key=lambda v: v.stat().st_mtime)
+        one before the current always stays. Past `keep_versions` (the current one included),
+        the oldest go at once even within the grace, so a burst of writes cannot pile versions
+        up: a request still reading one keeps the files it has open (they are unlinked, not
+        truncated), and a version not yet opened is skipped by the server (app.py)."""
+        current = self.require_current().resolve()
+        older = [v for v in self.versions.glob("v-*") if v.resolve() != current]
+        versions = [*sorted(older, key=lambda v: v.stat().st_mtime), current]
+        surplus = max(0, len(versions) - self.keep_versions)
+        for old in versions[:surplus]:
+            shutil.rmtree(old, ignore_errors=True)
         now = time.time()
-        for old, successor in itertools.pairwise(versions[:-1]):
+        for old, successor in itertools.pairwise(versions[surplus:-1]):
             if now - successor.stat().st_mtime > RETIRED_GRACE_SECONDS:
                 shutil.rmtree(old, ignore_errors=True)
 

@@ -1,15 +1,19 @@
 """Add or remove one document without a rebuild: only the added document is encoded.
 
 The writes come in an order that leaves a consistent state wherever a crash stops them:
-  1. the corpus file (written to a hidden temp file, then renamed);
+  1. the corpus file: an add writes it (to a hidden temp file, then renamed); a delete renames
+     it to a hidden `.<name>.reformqa-deleting`, out of the corpus but not gone;
   2. a new version in staging: the current version's content plus or minus the document;
-  3. the atomic publish (the `current` symlink swap).
-Killed before 3, the index is exactly the old one; the corpus is then ahead of it, which
-`reformqa index status` reports and `reformqa index build --if-stale` catches up.
+  3. the atomic publish (the `current` symlink swap); then a delete removes the hidden file.
+Killed before 3, the index is exactly the old one. After an add the corpus is then ahead of it,
+which `reformqa index status` reports and `reformqa index build --if-stale` catches up. After a
+delete, `finish_interrupted_deletes` (run when a server starts and by `reformqa index build`)
+puts the hidden file back while the index still holds its document, and removes it otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -23,24 +27,32 @@ import yaml
 
 from index.builder import distinct_sentences
 from index.embedder import Embedder
-from index.errors import BadDocument, Conflict, DocumentNotFound
+from index.errors import BadDocument, Busy, Conflict, DocumentNotFound
 from index.figures import distinct_figures
+from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field
 from index.loader import (
     DOCUMENT_SUFFIXES,
     corpus_files,
     corpus_hash,
     decode_text,
     parse_document,
-    split_front_matter,
 )
 from index.settings import Settings
 from index.snapshot import Snapshot
-from index.store import DataDir, Manifest, fsync_dir, read_manifest, write_manifest
+from index.store import (
+    DATABASE,
+    DataDir,
+    Manifest,
+    fsync_dir,
+    open_database,
+    read_manifest,
+    write_manifest,
+)
 from index.types import Document, Figure
 
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 METADATA_FIELDS = ("title", "date", "source", "url", "language")
-_LOCK_WAIT_SECONDS = 120.0  # a writer waits this long for another writer to finish
+_DELETING = ".reformqa-deleting"  # a deleted document's file, set aside until the publish
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,8 @@ def add_document(
     content = merge_front_matter(raw, metadata or {})
     parsed = parse_document(content, doc_id or "new", path="the document")
     doc_id = doc_id or _derived_id(parsed.title)
-    data_dir = DataDir(settings.data_dir)
-    with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
+    with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
         current = Snapshot.read(version)
         if doc_id in current.doc_ids():
@@ -85,8 +97,8 @@ def add_document(
 def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Change:
     """Drop a document from the index and its file from the corpus folder."""
     started = time.perf_counter()
-    data_dir = DataDir(settings.data_dir)
-    with data_dir.build_lock(wait=_LOCK_WAIT_SECONDS), data_dir.staging() as staging:
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
+    with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
         current = Snapshot.read(version)
         row = next((d for d in current.documents if d[0] == doc_id), None)
@@ -95,8 +107,11 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
         if len(current.documents) == 1:
             raise Conflict("this is the index's only document; add another before removing it")
         was_fresh = _corpus_matches(settings, manifest)
-        _remove_corpus_file(settings, row[6])
+        aside = _set_aside(settings, row[6])
         _publish(data_dir, staging, current.without(doc_id), manifest, settings, was_fresh)
+        if aside is not None:
+            aside.unlink(missing_ok=True)
+            fsync_dir(aside.parent)
     document = Document(
         id=row[0], title=row[1], date=row[2], source=row[3], url=row[4], language=row[5],
         text="", path=row[6], sha256=row[7],
@@ -108,6 +123,8 @@ def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
     """The file as it will be stored: its own front matter, overridden by `metadata`."""
     meta, body = split_front_matter(decode_text(raw, "the upload"), "the upload")
     meta.update({k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")})
+    for key in FIELD_MAX_CHARS:  # capped as in a corpus file, whoever gave the value
+        text_field(meta, key, "the upload")
     body = body if body.endswith("\n") else body + "\n"
     if not meta:
         return body.encode("utf-8")
@@ -121,6 +138,8 @@ def check_doc_id(doc_id: str) -> str:
             f"document id {doc_id!r} must be 1-100 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    if doc_id.lower() == "readme":  # a corpus folder's README describes it and is not indexed
+        raise BadDocument("document id 'readme' is kept for the corpus folder's own README")
     return doc_id
 
 
@@ -218,14 +237,49 @@ def _write_atomically(path: Path, content: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def _remove_corpus_file(settings: Settings, name: str | None) -> None:
+def _set_aside(settings: Settings, name: str | None) -> Path | None:
+    """Move a document's file out of the corpus under a hidden name; None if there is none."""
     if not name:
-        return
+        return None
     path = (settings.corpus_dir / name).resolve()
-    if settings.corpus_dir.resolve() not in path.parents:
-        return  # never delete outside the corpus folder
-    path.unlink(missing_ok=True)
+    if settings.corpus_dir.resolve() not in path.parents or not path.is_file():
+        return None  # never touch anything outside the corpus folder
+    aside = path.with_name(f".{path.name}{_DELETING}")
+    os.replace(path, aside)
     fsync_dir(path.parent)
+    return aside
+
+
+def finish_interrupted_deletes(settings: Settings) -> list[str]:
+    """Put right the corpus files that deletes killed half-way set aside: back in place while the
+    current index still holds their document (the kill came before the publish), removed
+    otherwise. Returns the corpus paths put back. Skipped while another write runs."""
+    corpus = settings.corpus_dir
+    data_dir = DataDir(settings.data_dir)
+    if not corpus.is_dir() or not any(corpus.rglob(f".*{_DELETING}")):
+        return []
+    try:
+        with data_dir.build_lock():  # not waiting: a write still running finishes its own
+            version = data_dir.current()
+            return [] if version is None else _put_aside_files_right(corpus, version)
+    except Busy:
+        return []
+
+
+def _put_aside_files_right(corpus: Path, version: Path) -> list[str]:
+    with contextlib.closing(open_database(version / DATABASE)) as db:
+        indexed = {row[0] for row in db.execute("SELECT path FROM documents")}
+    restored = []
+    for aside in corpus.rglob(f".*{_DELETING}"):
+        original = aside.with_name(aside.name[1 : -len(_DELETING)])
+        name = original.relative_to(corpus).as_posix()
+        if name in indexed and not original.exists():
+            os.replace(aside, original)
+            restored.append(name)
+        else:
+            aside.unlink()
+        fsync_dir(aside.parent)
+    return restored
 
 
 def _yaml_value(value: Any) -> Any:

@@ -109,16 +109,19 @@ class Server:
 KEY = "test-key-1"  # the API key of servers started by start_server
 
 
-def start_server(settings: Settings, *extra: str, **env: str) -> Server:
-    """`reformqa serve` over `settings`' index and corpus, accepting writes with KEY."""
+def start_server(settings: Settings, *extra: str, corpus: bool = True, **env: str) -> Server:
+    """`reformqa serve` over `settings`' index and corpus (`corpus=False`: no --corpus, so the
+    server finds it in the index), accepting writes with KEY."""
     port = free_port()
     log_path = Path(settings.data_dir).parent / f"server-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the process owns it until it ends
+    where = ["--corpus", str(settings.corpus_dir)] if corpus else []
+    environ = {k: v for k, v in os.environ.items() if corpus or k != "REFORMQA_CORPUS_DIR"}
     process = subprocess.Popen(
         [REFORMQA, "serve", "--port", str(port), "--data-dir", str(settings.data_dir),
-         "--corpus", str(settings.corpus_dir), *extra],
+         *where, *extra],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-        env={**os.environ, "REFORMQA_API_KEYS": KEY, **env},
+        env={**environ, "REFORMQA_API_KEYS": KEY, **env},
     )  # fmt: skip
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
     server.settings = settings

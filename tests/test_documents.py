@@ -23,6 +23,7 @@ HANOI = (
     "Hanoi opened 42 new one-stop shops for business licences in 2024.\n\n"
     "Waiting times for a licence fell by 30% compared with the year before.\n"
 )
+LONG_TITLE = f"---\ntitle: {'t' * 501}\n---\nHue cut 12 procedures.\n"  # a title past the cap
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +158,9 @@ def test_a_deleted_document_is_gone_from_search_listing_and_corpus(writer):
         (dict(json={"text": "---\ndate: 2024-13-01\n---\nBody."}), 422, "field 'date'"),
         (dict(json={"text": '---\ndate: !!timestamp "x"\n---\nBody.'}), 422, "field 'date'"),
         (dict(files={"file": ("a.md", b'---\ntitle: !!int "x"\n---\nB.', "text/x")}), 422, "title"),
-        (dict(json={"text": "---\ntitle: " + "t" * 900 + "\n---\nB."}), 422, "limit is 500"),
+        (dict(json={"text": LONG_TITLE}), 422, "title"),
+        (dict(files={"file": ("t.md", LONG_TITLE.encode(), "text/markdown")}), 422, "limit is 500"),
+        (dict(json={"text": HANOI, "id": "README"}), 422, "README"),
         (dict(json={"text": ""}), 422, "text"),
         (dict(json={"text": HANOI, "colour": "red"}), 422, "colour"),
         (dict(json={"text": "x" * 20_001}), 413, "20000"),

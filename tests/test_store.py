@@ -14,6 +14,7 @@ from index.builder import PIPELINE_VERSION, build_index, index_status
 from index.errors import BadDocument, EmptyCorpus, IndexMismatch, IndexNotFound
 from index.reader import IndexReader
 from index.store import FORMAT_VERSION, MANIFEST, DataDir
+from index.updater import add_document
 from tests.conftest import ROOT
 
 
@@ -138,3 +139,17 @@ def _wait_for(condition, timeout: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_a_burst_of_adds_keeps_at_most_keep_versions_versions(writable_index, embedder):
+    """Within the grace period too: the current version and the last ones it replaced stay,
+    anything older goes at the next publish."""
+    settings = writable_index.with_overrides(keep_versions=3)
+    data_dir = DataDir(settings.data_dir)
+    published = [data_dir.require_current()]
+    for n in range(5):
+        text = f"District {n} processed {100 + n} dossiers online in 2024.\n"
+        published.append(add_document(settings, embedder, text.encode(), {}, f"burst-{n}").version)
+        kept = sorted(data_dir.versions.glob("v-*"))
+        assert kept == sorted(published[-3:])
+    assert Retriever.load(settings).search("District 4 dossiers", k=1)[0].doc_id == "burst-4"

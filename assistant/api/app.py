@@ -7,12 +7,14 @@ import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from assistant.api.keys import show_optional_read_keys
+from assistant.api.limits import RateLimits
 from assistant.api.observe import (
     BodyLimit,
     HeadAsGet,
@@ -70,6 +72,7 @@ class RetrieverSlot:
         from assistant.retriever import Retriever
 
         self.settings = settings
+        _finish_interrupted_deletes(settings)
         try:
             retriever = Retriever.load(settings)
             retriever.warm_up()
@@ -134,6 +137,19 @@ class RetrieverSlot:
         log.info("index version now served: %s", version)
 
 
+def _finish_interrupted_deletes(settings: Settings) -> None:
+    """A delete killed half-way has set its file aside: put it right before serving."""
+    from index.updater import finish_interrupted_deletes
+
+    try:
+        restored = finish_interrupted_deletes(settings)
+    except (OSError, ReformQAError) as exc:  # e.g. a read-only corpus: serve what is there
+        log.warning("could not finish interrupted deletes: %s", exc)
+        return
+    for name in restored:
+        log.warning("a delete was interrupted before its publish: %s put back", name)
+
+
 def _pair_over(retriever) -> tuple:
     from assistant.answering import Assistant
 
@@ -170,6 +186,8 @@ def create_app(settings: Settings | None = None, slot: RetrieverSlot | None = No
     app.state.settings = settings
     app.state.slot = slot or RetrieverSlot()
     app.state.metrics = metrics = Metrics()
+    app.state.limits = RateLimits(settings)
+    app.state.write_turn = anyio.Lock()  # one write at a time per process (routes._in_turn)
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(v1)

@@ -32,9 +32,13 @@ def write_access(request: Request, key: str | None = Security(_HEADER)) -> None:
 def _check(given: str | None, keys: tuple[str, ...]) -> None:
     if not given:
         raise Unauthorized("this needs an X-API-Key header")
-    matches = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]  # all compared
-    if not any(matches):
+    if not is_valid_key(given, keys):
         raise Unauthorized("the X-API-Key is not valid")
+
+
+def is_valid_key(given: str, keys: tuple[str, ...]) -> bool:
+    matches = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]  # all compared
+    return any(matches)
 
 
 WRITE = {"x-needs-key": True}  # openapi_extra of write operations; read by the function below

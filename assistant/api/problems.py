@@ -21,7 +21,9 @@ from index.errors import (
     IndexMismatch,
     IndexNotFound,
     IndexNotReady,
+    RateLimited,
     ReformQAError,
+    StorageFull,
     Unauthorized,
     UnsupportedUpload,
 )
@@ -36,6 +38,8 @@ _DOMAIN_ERRORS: list[tuple[type[ReformQAError], int, str, str]] = [
     (BadDocument, 422, "bad-document", "Document cannot be read"),
     (Conflict, 409, "conflict", "Conflict"),
     (Busy, 503, "busy", "Another change is running"),
+    (RateLimited, 429, "rate-limited", "Too many requests"),
+    (StorageFull, 507, "storage-full", "Storage full"),
     (DocumentNotFound, 404, "not-found", "Not found"),
     (Unauthorized, 401, "unauthorized", "API key required"),
     (Forbidden, 403, "forbidden", "Not allowed"),
@@ -71,7 +75,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, slug, title in _DOMAIN_ERRORS:
         if isinstance(exc, kind):
-            headers = {"Retry-After": "5"} if status == 503 else {}
+            retry_after = getattr(exc, "retry_after", 5)
+            headers = {"Retry-After": str(retry_after)} if status in (429, 503) else {}
             if status == 401:
                 headers = {"WWW-Authenticate": "APIKey"}
             return problem(status, slug, title, str(exc), **headers)

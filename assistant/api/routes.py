@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -12,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant import catalog, context
 from assistant.api.keys import WRITE, read_access, write_access
+from assistant.api.limits import limit_feedback, limit_writes
 from assistant.api.schemas import (
     AskRequest,
     AskResponse,
@@ -29,6 +31,7 @@ from assistant.api.schemas import (
 )
 from assistant.api.uploads import read_upload, request_body_schema
 from assistant.feedback import Feedback, record_feedback
+from index.errors import Busy
 
 router = APIRouter()
 v1 = APIRouter(prefix="/v1", tags=["v1"], dependencies=[Depends(read_access)])
@@ -36,8 +39,9 @@ _PROBLEM = {"content": {"application/problem+json": {}}}
 _ERRORS = {400: _PROBLEM, 401: _PROBLEM, 413: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
 _LOOKUP_ERRORS = {401: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM, 503: _PROBLEM}
 _WRITE_ERRORS = {
-    status: _PROBLEM for status in (400, 401, 403, 404, 409, 413, 415, 422, 503)
+    status: _PROBLEM for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 }  # fmt: skip
+_FEEDBACK_ERRORS = {**_ERRORS, 429: _PROBLEM, 507: _PROBLEM}
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip")]
 
 
@@ -129,15 +133,21 @@ def get_document(doc_id: str, request: Request) -> DocumentDetail:
     status_code=201,
     response_model=DocumentDetail,
     responses={**_WRITE_ERRORS, 201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
-    dependencies=[Depends(write_access)],
+    dependencies=[Depends(write_access), Depends(limit_writes)],
     openapi_extra={**request_body_schema(), **WRITE},
 )
 async def add_document(request: Request, response: Response) -> DocumentDetail:
     """Add one document, as JSON text or a .txt/.md file upload, with optional metadata. Only
     the new document is encoded; readers switch to the new index version atomically. Needs an
-    X-API-Key."""
+    X-API-Key.
+
+    Writes are serialized: one add or delete runs at a time (across workers), the others wait
+    for it up to REFORMQA_WRITE_WAIT_SECONDS (default 120) and then get 503 `busy` with
+    Retry-After. An add takes about as long as encoding its text: a 1 MB document (~1,500
+    chunks) can take a minute on a small CPU, and a small write waits behind it. A client past
+    REFORMQA_WRITE_RATE writes a minute gets 429 with Retry-After."""
     upload = await read_upload(request, request.app.state.settings.max_upload_bytes)
-    change = await run_in_threadpool(request.app.state.slot.add_document, upload)
+    change = await _in_turn(request, request.app.state.slot.add_document, upload)
     response.headers["Location"] = f"/v1/documents/{change.document.id}"
     return DocumentDetail(document=change.document, figures=change.figures)
 
@@ -147,13 +157,35 @@ async def add_document(request: Request, response: Response) -> DocumentDetail:
     status_code=204,
     response_class=Response,
     responses=_WRITE_ERRORS,
-    dependencies=[Depends(write_access)],
+    dependencies=[Depends(write_access), Depends(limit_writes)],
     openapi_extra=WRITE,
 )
-def delete_document(request: Request, doc_id: Annotated[str, Path(max_length=200)]) -> Response:
-    """Remove one document from the index and the corpus folder. Needs an X-API-Key."""
-    request.app.state.slot.remove_document(doc_id)
+async def delete_document(
+    request: Request, doc_id: Annotated[str, Path(max_length=200)]
+) -> Response:
+    """Remove one document from the index and the corpus folder. Needs an X-API-Key. Waits its
+    turn like an add (503 `busy` with Retry-After after REFORMQA_WRITE_WAIT_SECONDS)."""
+    await _in_turn(request, request.app.state.slot.remove_document, doc_id)
     return Response(status_code=204)
+
+
+async def _in_turn(request: Request, write, *args):
+    """Run one write at a time in this process. The others wait here, on the event loop, not
+    in one of the REFORMQA_REQUEST_THREADS threads that reads need; the index's file lock
+    then orders the writes of several workers."""
+    state = request.app.state
+    waited = state.settings.write_wait_seconds
+    try:
+        with anyio.fail_after(waited):
+            await state.write_turn.acquire()
+    except TimeoutError as exc:
+        raise Busy(
+            f"another change to the index is still running after waiting {waited:g} s; retry later"
+        ) from exc
+    try:
+        return await run_in_threadpool(write, *args)
+    finally:
+        state.write_turn.release()
 
 
 @v1.get("/figures", response_model=FigurePage, responses=_LOOKUP_ERRORS)
@@ -175,15 +207,24 @@ def search_figures(
     )
 
 
-@v1.post("/feedback", status_code=201, response_model=Feedback, responses=_ERRORS)
+@v1.post(
+    "/feedback",
+    status_code=201,
+    response_model=Feedback,
+    responses=_FEEDBACK_ERRORS,
+    dependencies=[Depends(limit_feedback)],
+)
 def add_feedback(body: FeedbackRequest, request: Request) -> Feedback:
     """Thumbs up or down on one answer, with an optional comment, stored for evaluators
     (`reformqa feedback export`). Works while the index is loading. Without an
-    `index_version`, the version this server is answering from is recorded."""
+    `index_version`, the version this server is answering from is recorded. A client past
+    REFORMQA_FEEDBACK_RATE a minute gets 429 with Retry-After; once the store has reached
+    REFORMQA_FEEDBACK_MAX_BYTES, new entries get 507 (stored ones are never dropped)."""
     served = request.app.state.slot.retriever
     if body.index_version is None and served is not None:
         body = body.model_copy(update={"index_version": served.reader.version.name})
-    return record_feedback(request.app.state.settings.feedback_path(), body)
+    settings = request.app.state.settings
+    return record_feedback(settings.feedback_path(), body, settings.feedback_max_bytes)
 
 
 @router.get("/metrics", response_class=Response, tags=["ops"])

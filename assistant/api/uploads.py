@@ -3,6 +3,8 @@ each with optional metadata. Read, size-checked and validated into one `Upload`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -13,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from index.errors import BodyTooLarge, UnsupportedUpload
+from index.front_matter import FIELD_MAX_CHARS
 from index.loader import DOCUMENT_SUFFIXES
 from index.settings import Settings
 from index.types import IsoDate
@@ -32,11 +35,13 @@ class DocumentMetadata(BaseModel):
         pattern=DOC_ID.pattern,
         description="Stable id (default: from the title, plus a short random suffix)",
     )
-    title: str | None = Field(None, min_length=1, max_length=500)
+    title: str | None = Field(None, min_length=1, max_length=FIELD_MAX_CHARS["title"])
     date: IsoDate | None = Field(None, description="Meeting or publication date")
-    source: str | None = Field(None, max_length=500, description="Publisher")
-    url: str | None = Field(None, max_length=2000)
-    language: str | None = Field(None, max_length=20, description="e.g. 'en'")
+    source: str | None = Field(None, max_length=FIELD_MAX_CHARS["source"], description="Publisher")
+    url: str | None = Field(None, max_length=FIELD_MAX_CHARS["url"])
+    language: str | None = Field(
+        None, max_length=FIELD_MAX_CHARS["language"], description="e.g. 'en'"
+    )
 
 
 class DocumentIn(DocumentMetadata):
@@ -55,11 +60,13 @@ class DocumentIn(DocumentMetadata):
         },
     )
 
+    # No max_length: characters are not the limit. The text's UTF-8 bytes are, as for a file
+    # (413 over REFORMQA_MAX_UPLOAD_BYTES), whether it is ASCII or not.
     text: str = Field(
         min_length=1,
-        max_length=MAX_UPLOAD_BYTES,
         pattern=r"\S",
-        description="Plain text or Markdown, optionally opening with YAML front matter",
+        description="Plain text or Markdown, optionally opening with YAML front matter; at most "
+        f"REFORMQA_MAX_UPLOAD_BYTES (default {MAX_UPLOAD_BYTES}) bytes as UTF-8, else 413",
     )
 
 
@@ -110,10 +117,12 @@ async def read_upload(request: Request, max_bytes: int) -> Upload:
 
 
 async def _json_upload(request: Request, max_bytes: int) -> Upload:
+    raw_body = await request.body()
     try:
-        body = DocumentIn.model_validate_json(await request.body())
+        body = DocumentIn.model_validate_json(raw_body)
     except ValidationError as exc:
         raise RequestValidationError(_located(exc, "body")) from exc
+    json.loads(raw_body, object_pairs_hook=_refuse_repeated_keys)  # valid JSON by now
     raw = body.text.encode("utf-8")
     _check_size(len(raw), max_bytes)
     return Upload(raw, _metadata(body), body.id, ".md")
@@ -133,6 +142,7 @@ async def _file_upload(request: Request, max_bytes: int) -> Upload:
             )
         raw = await file.read(max_bytes + 1)
         _check_size(len(raw), max_bytes)
+        _refuse_repeated(key for key, _ in form.multi_items())
         fields = {k: v for k, v in form.items() if k != "file"}
     try:
         meta = DocumentMetadata.model_validate(fields)
@@ -143,6 +153,22 @@ async def _file_upload(request: Request, max_bytes: int) -> Upload:
 
 def _metadata(meta: DocumentMetadata) -> dict[str, Any]:
     return meta.model_dump(exclude={"id", "text"}, exclude_none=True)
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    _refuse_repeated(key for key, _ in pairs)
+    return dict(pairs)
+
+
+def _refuse_repeated(names: Iterable[str]) -> None:
+    """A field given twice would otherwise be read as one of its values, silently."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise RequestValidationError(
+                [{"type": "repeated", "loc": ("body", name), "msg": "given more than once"}]
+            )
+        seen.add(name)
 
 
 def _check_size(size: int, max_bytes: int) -> None:
