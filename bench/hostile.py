@@ -364,7 +364,10 @@ def private_target(keep: bool) -> Iterator[Target]:
     shutil.copytree(ROOT / "tests" / "fixtures" / "corpus", corpus)
     subprocess.run([reformqa_executable(), "index", "build", "--corpus", str(corpus),
                     "--data-dir", str(data)], check=True, capture_output=True)  # fmt: skip
-    target = Target(work, corpus, data, REFORMQA_MAX_UPLOAD_BYTES="1000000")
+    # writes unlimited here (the bench writes in bursts); the feedback limit stays at its default
+    target = Target(
+        work, corpus, data, REFORMQA_MAX_UPLOAD_BYTES="1000000", REFORMQA_WRITE_RATE="0"
+    )
     target.start()
     try:
         yield target
