@@ -76,7 +76,7 @@ def add_document(
     started = time.perf_counter()
     content = merge_front_matter(raw, metadata or {})
     parsed = parse_document(content, doc_id or "new", path="the document")
-    doc_id = doc_id or _derived_id(parsed.title)
+    doc_id = check_doc_id(doc_id or _derived_id(parsed.title))
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
