@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from latency import free_port, reformqa_executable
+from latency import free_port, reformqa_executable, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "hostile-key"
@@ -58,7 +58,7 @@ class Target:
     def start(self, *, with_corpus_flag: bool = True) -> None:
         port = free_port()
         corpus = ["--corpus", str(self.corpus)] if with_corpus_flag else []
-        log = open(self.work / f"server-{port}.log", "wb")  # noqa: SIM115 - the process owns it
+        log = open(self.work / f"server-{port}.log", "w+")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
             [reformqa_executable(), "serve", "--port", str(port), "--data-dir", str(self.data),
              *corpus],
@@ -66,15 +66,7 @@ class Target:
             env={**os.environ, "REFORMQA_API_KEYS": KEY, **self.env},
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the server did not get ready")
+        wait_ready(self.url, self.process, log)
 
     def stop(self, kill: bool = False) -> None:
         if self.process is not None:

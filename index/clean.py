@@ -75,10 +75,14 @@ def _is_furniture(line: _Line) -> bool:
         return True
     if _WIDGET.match(text):
         return True
-    if _is_sentence(text) or line.written_as_structure or states_a_number(text):
+    if _is_sentence(text) or _is_content(line):
         return False
     short = len(text.split()) <= 8
     return short and (bool(_DATE_OR_TIME.search(text)) or bool(_SITE_BANNER.match(text)))
+
+
+def _is_content(line: _Line) -> bool:
+    return line.written_as_structure or states_a_number(line.text)
 
 
 def states_a_number(text: str) -> bool:
@@ -117,7 +121,7 @@ def _drop_trailing_furniture(lines: list[_Line]) -> list[_Line]:
 
 
 def _looks_like_link_or_label(line: _Line) -> bool:
-    if line.written_as_structure or states_a_number(line.text):
+    if _is_content(line):
         return False
     return not _SENTENCE_END.search(line.text) and len(line.text.split()) <= _SHORT_LINE_WORDS
 

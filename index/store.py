@@ -32,6 +32,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from index.errors import Busy, IndexMismatch, IndexNotFound
+from index.settings import Settings
 
 FORMAT_VERSION = 3  # 2: figures and sentence vectors; 3: vectors.npy, index type by size
 MANIFEST = "manifest.json"
@@ -40,7 +41,6 @@ KEYWORDS = "bm25"
 SENTENCE_VECTORS = "sentences.npy"
 _STAGING_PREFIX = ".staging-"
 RETIRED_GRACE_SECONDS = 60.0
-DEFAULT_KEEP_VERSIONS = 3  # Settings.keep_versions
 
 SCHEMA = """
 CREATE TABLE documents (
@@ -101,7 +101,7 @@ class Manifest(BaseModel):
 class DataDir:
     """Where versions live, which one is current, and the lock that serializes builds."""
 
-    def __init__(self, root: Path, keep_versions: int = DEFAULT_KEEP_VERSIONS):
+    def __init__(self, root: Path, keep_versions: int = Settings.keep_versions):
         self.root = Path(root)
         self.keep_versions = keep_versions
         self.versions = self.root / "versions"
