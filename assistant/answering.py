@@ -37,6 +37,15 @@ DOES_NOT_SAY = "The documents do not say."
 
 
 @dataclass
+class Trace:
+    """What the answering stage saw, for `ask(..., trace=True)`: the eval reads it to say at which
+    stage a miss happened."""
+
+    passages: list[Passage]  # every passage read for sentences and figures, best first
+    candidates: list[Candidate] = field(default_factory=list)  # figure candidates, best first
+
+
+@dataclass
 class Result:
     question: str
     answer: Answer
@@ -44,6 +53,7 @@ class Result:
     timings_ms: dict[str, float] = field(default_factory=dict)
     understood: Question | None = None
     evidence: float | None = None  # best support, time-adjusted: what confidence is computed from
+    trace: Trace | None = None
 
 
 class Assistant:
@@ -62,6 +72,7 @@ class Assistant:
         top_k: int = 5,
         mode: Mode = "hybrid",
         rank_figures: bool = True,
+        trace: bool = False,
     ) -> Result:
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -81,8 +92,9 @@ class Assistant:
         timings["retrieve"] = _ms_since(started)
         picked = time.perf_counter()
         evidence = None
+        seen = Trace(passages) if trace else None
         if rank_figures:
-            answer, cited, evidence = self._answer(understood, passages, vector)
+            answer, cited, evidence = self._answer(understood, passages, vector, seen)
         else:
             answer, cited = _first_number_answer(passages)
         passages = _keep_cited(passages, cited, top_k)
@@ -90,10 +102,14 @@ class Assistant:
         answer.text = _renumber(answer.text, cited, passages)
         timings["answer"] = _ms_since(picked)
         timings["total"] = _ms_since(started)
-        return Result(question, answer, passages, timings, understood, evidence)
+        return Result(question, answer, passages, timings, understood, evidence, seen)
 
     def _answer(
-        self, q: Question, passages: list[Passage], question_vector: np.ndarray
+        self,
+        q: Question,
+        passages: list[Passage],
+        question_vector: np.ndarray,
+        trace: Trace | None = None,
     ) -> tuple[Answer, list[str], float | None]:
         if q.is_instruction:
             return _abstain(0.0, "the question tries to instruct the assistant"), [], None
@@ -111,6 +127,8 @@ class Assistant:
             return _abstain(self._confidence(best - 1.0), why), [], round(best - 1.0, 4)
         if q.wants_figure:
             candidates = figure_candidates(q, sentences, passages)
+            if trace is not None:
+                trace.candidates = candidates
             if candidates:
                 return self._figure_answer(q, candidates, passages)
         return self._sentence_answer(q, sentences, passages)
