@@ -118,12 +118,20 @@ def _check_room(path: Path, max_bytes: int) -> None:
     if max_bytes <= 0:
         return
     files = (path, path.with_name(path.name + "-wal"))  # the WAL holds rows not yet moved in
-    size = sum(f.stat().st_size for f in files if f.is_file())
+    size = sum(_size(f) for f in files)
     if size >= max_bytes:
         raise StorageFull(
             f"the feedback store is full ({size} of REFORMQA_FEEDBACK_MAX_BYTES={max_bytes} "
             "bytes); nothing more is stored until an operator exports and clears it"
         )
+
+
+def _size(path: Path) -> int:
+    """0 for a file that is not there, or is removed as we look (the WAL, at a checkpoint)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def read_feedback(path: Path) -> Iterator[Feedback]:
