@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.decision import DecisionModel, load_model
+from assistant.features import candidate_rows
+from assistant.language import unreadable_language
 from assistant.question import Question, understand
 from assistant.ranking import (
     MONEY_UNITS,
@@ -30,7 +33,7 @@ from index.types import Answer, Figure, Filters, Passage
 
 CANDIDATE_PASSAGES = 8  # passages read for sentences and figures, at least
 MAX_CONFLICTS = 3
-CONFLICT_MARGIN = 0.3  # a figure this close to the best one, measuring the same thing, is shown
+CONFLICT_SHARE = 0.4  # another document's figure at this share of the best one's chance is shown
 _PLACE_REACH = 300  # characters before the answering sentence that may name its place
 _CALIBRATION_SCALE = 0.05  # support units per logit: how fast confidence moves past the threshold
 DOES_NOT_SAY = "The documents do not say."
@@ -42,7 +45,10 @@ class Trace:
     stage a miss happened."""
 
     passages: list[Passage]  # every passage read for sentences and figures, best first
-    candidates: list[Candidate] = field(default_factory=list)  # figure candidates, best first
+    candidates: list[Candidate] = field(default_factory=list)  # that meet the hard constraints,
+    # in ranking.py's order (what the decision model is fitted on)
+    ranked: list[Candidate] = field(default_factory=list)  # the same, best first by the model
+    chances: list[float] = field(default_factory=list)  # calibrated, one per ranked candidate
 
 
 @dataclass
@@ -59,8 +65,9 @@ class Result:
 class Assistant:
     """Answers from the index behind a `Retriever`; thread-safe (holds no per-question state)."""
 
-    def __init__(self, retriever: Retriever):
+    def __init__(self, retriever: Retriever, model: DecisionModel | None = None):
         self.retriever = retriever
+        self.model = model or load_model()
         self.settings = retriever.settings
         self._newest = retriever.reader.newest_date()
 
@@ -77,6 +84,11 @@ class Assistant:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         question = self.retriever.check_query(question, top_k)
+        language = unreadable_language(question)
+        if language:  # unrelated passages would come back with a confident score: none are shown
+            answer = Answer(text=ask_in_english(language), abstained=True, confidence=0.0)
+            timings["total"] = _ms_since(started)
+            return Result(question, answer, [], timings, None, None, Trace([]) if trace else None)
         understood = understand(question, history, self._newest)
         # A follow-up is searched with the earlier turn before it; both may be within their own
         # limits and still too long together, so the earlier turn's start gives way.
@@ -125,12 +137,20 @@ class Assistant:
             best = max(s.support for s in sentences)
             why = f"no document mentions {', '.join(unmentioned)}"
             return _abstain(self._confidence(best - 1.0), why), [], round(best - 1.0, 4)
-        if q.wants_figure:
-            candidates = figure_candidates(q, sentences, passages)
-            if trace is not None:
-                trace.candidates = candidates
-            if candidates:
-                return self._figure_answer(q, candidates, passages)
+        found = figure_candidates(q, sentences, passages)
+        candidates = [c for c in found if _unmet(q, c, passages) is None]
+        why = _unmet(q, found[0], passages) if found else None  # the best one's, for a decline
+        ranked, chances = self._rank(q, candidates)
+        if trace is not None:
+            trace.candidates, trace.ranked, trace.chances = candidates, ranked, chances
+        if ranked and chances[0] >= self.model.threshold:
+            return self._figure_answer(ranked, chances, passages)
+        if q.wants_figure and (why or ranked):
+            best = ranked[0] if ranked else None
+            chance = chances[0] if ranked else 0.0
+            reason = why or "no figure in the documents answers this well enough"
+            evidence = _evidence(best.sentence.support, best.time_fit) if best else None
+            return _abstain(chance, reason), [], evidence
         return self._sentence_answer(q, sentences, passages)
 
     def _mentioned(self, name: str, passages: list[Passage]) -> bool:
@@ -139,14 +159,6 @@ class Assistant:
             return True
         squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
         return name in squashed
-
-    def _places_absent_from(self, q: Question, passage: Passage, sentence: Sentence) -> list[str]:
-        """Places the question is limited to ('Thanh Hoa province') that neither the answering
-        sentence, the text just before it, nor the title names: a figure for the whole country does
-        not answer for one province, even in a passage that names the province elsewhere."""
-        before = passage.text[max(0, sentence.span[0] - _PLACE_REACH) : sentence.span[0]]
-        text = " ".join(f"{passage.title} {before} {sentence.text}".lower().split())
-        return [place for place in q.places if place not in text]
 
     def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
         """Stored at ingest; any sentence the index lacks is encoded now."""
@@ -159,30 +171,31 @@ class Assistant:
                 vectors[i] = vector
         return np.vstack(vectors)
 
+    def _rank(
+        self, q: Question, candidates: list[Candidate]
+    ) -> tuple[list[Candidate], list[float]]:
+        """Candidates best first by the fitted model, each with its calibrated chance of being
+        the answer."""
+        if not candidates:
+            return [], []
+        raw = self.model.raw(candidate_rows(q, candidates))
+        order = np.argsort(-raw, kind="stable")
+        chances = self.model.calibrated(raw[order])
+        return [candidates[i] for i in order], [round(float(c), 4) for c in chances]
+
     def _figure_answer(
-        self, q: Question, candidates: list[Candidate], passages: list[Passage]
+        self, ranked: list[Candidate], chances: list[float], passages: list[Passage]
     ) -> tuple[Answer, list[str], float]:
-        best = candidates[0]
-        if q.wants_money and not _is_money(best.figure):
-            why = "no amount of money in the documents answers this"
-            return _abstain(self._confidence(-1.0), why), [], -1.0
+        best = ranked[0]
         evidence = _evidence(best.sentence.support, best.time_fit)
-        absent = self._places_absent_from(q, passages[best.sentence.passage], best.sentence)
-        if absent:
-            why = f"the passages with figures for this do not mention {', '.join(absent).title()}"
-            return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
-        confidence = self._confidence(evidence)
-        if confidence < 0.5:
-            why = "no figure in the documents answers this well enough"
-            return _abstain(confidence, why), [], evidence
-        others = _conflicts(best, candidates, self.settings.abstain_below)
+        others = _conflicts(best, ranked, chances, CONFLICT_SHARE * chances[0])
         chosen = [best, *others]
         cited = list(dict.fromkeys(passages[c.sentence.passage].id for c in chosen))
         text = _compose_figures(chosen, passages)
         answer = Answer(
             text=text,
             abstained=False,
-            confidence=round(confidence, 3),
+            confidence=round(chances[0], 3),
             figures=[c.figure for c in chosen],
             conflicts=[c.figure for c in others],
         )
@@ -194,7 +207,7 @@ class Assistant:
         ranked = sorted(sentences, key=lambda s: -(s.support + 0.05 * passages[s.passage].score))
         best = ranked[0]
         evidence = _evidence(best.support, 0.0)
-        absent = self._places_absent_from(q, passages[best.passage], best)
+        absent = places_absent_from(q, passages[best.passage], best)
         if absent:
             why = f"the passages on this do not mention {', '.join(absent).title()}"
             return _abstain(self._confidence(evidence - 1.0), why), [], round(evidence - 1.0, 4)
@@ -207,13 +220,30 @@ class Assistant:
         chosen = [best] + [s for s in ranked[1:2] if s.support >= best.support - 0.03]
         cited = list(dict.fromkeys(passages[s.passage].id for s in chosen))
         lines = [f"“{s.text}” [{passages[s.passage].id}]" for s in chosen]
-        answer = Answer(text="\n".join(lines), abstained=False, confidence=round(confidence, 3))
+        chance = self.model.sentence_chance(evidence)  # what is reported; the rule above decides
+        answer = Answer(text="\n".join(lines), abstained=False, confidence=round(chance, 3))
         return answer, cited, evidence
 
     def _confidence(self, evidence: float) -> float:
         """Evidence mapped to 0..1 so that the calibrated threshold sits at 0.5."""
         z = (evidence - self.settings.abstain_below) / _CALIBRATION_SCALE
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def places_absent_from(q: Question, passage: Passage, sentence: Sentence) -> list[str]:
+    """Places the question is limited to ('Thanh Hoa province') that neither the answering
+    sentence, the text just before it, nor the title names: a figure for the whole country does
+    not answer for one province, even in a passage that names the province elsewhere."""
+    before = passage.text[max(0, sentence.span[0] - _PLACE_REACH) : sentence.span[0]]
+    text = " ".join(f"{passage.title} {before} {sentence.text}".lower().split())
+    return [place for place in q.places if place not in text]
+
+
+def ask_in_english(language: str) -> str:
+    return (
+        f"This question seems to be in {language}. Reform QA reads questions in English, the "
+        "language of its documents: please ask it in English."
+    )
 
 
 def _is_money(figure: Figure) -> bool:
@@ -227,24 +257,34 @@ def _evidence(support: float, time_fit: float) -> float:
 
 
 def _conflicts(
-    best: Candidate, candidates: list[Candidate], abstain_below: float
+    best: Candidate, ranked: list[Candidate], chances: list[float], floor: float
 ) -> list[Candidate]:
-    """Figures nearly as good as the best, measuring the same thing, with another value."""
+    """Other documents' figures for the same quantity, nearly as likely as the best one."""
     found: list[Candidate] = []
     shown = {best.figure.value}
-    for other in candidates[1:]:
-        if other.score < best.score - CONFLICT_MARGIN or len(found) >= MAX_CONFLICTS:
+    for other, chance in zip(ranked[1:], chances[1:], strict=True):
+        if chance < floor or len(found) >= MAX_CONFLICTS:
             break
         if other.figure.value in shown or other.time_fit < 0 <= best.time_fit:
             continue
-        if other.sentence.support < abstain_below:
-            continue  # not an answer in its own right
         if other.figure.doc_id == best.figure.doc_id:
             continue  # one document stating two numbers is not a disagreement
         if same_quantity(best, other):
             found.append(other)
             shown.add(other.figure.value)
     return found
+
+
+def _unmet(q: Question, candidate: Candidate, passages: list[Passage]) -> str | None:
+    """The hard constraint of the question this candidate fails (money when money is asked, the
+    place the question is limited to named near the figure), said for a decline; else None."""
+    if q.wants_money and not _is_money(candidate.figure):
+        return "no amount of money in the documents answers this"
+    if q.places:
+        absent = places_absent_from(q, passages[candidate.sentence.passage], candidate.sentence)
+        if absent:
+            return f"the passages with figures for this do not mention {', '.join(absent).title()}"
+    return None
 
 
 def _compose_figures(chosen: list[Candidate], passages: list[Passage]) -> str:

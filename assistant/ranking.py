@@ -96,7 +96,7 @@ def figure_candidates(
         figures = _figures_in(passage, sentence)
         for figure in figures:
             time_fit = _time_fit(question, figure, passage)
-            whole = _whole_of(figure, figures)
+            whole = whole_of(figure, figures)
             score = sentence.support + _figure_fit(question, figure, whole) + 0.15 * time_fit
             candidates.append(Candidate(figure, sentence, score, time_fit))
     candidates.sort(key=lambda c: -c.score)
@@ -117,7 +117,7 @@ def _extracted(text: str, date, doc_id: str, passage_id: str) -> tuple[Figure, .
     return tuple(extract_figures(text, date, doc_id, passage_id))
 
 
-def _whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
+def whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
     """For '361' in '706 people, 361 of whom ...', the 706 it is part of."""
     if figure.of_total is None or written_ratio(figure):
         return None
@@ -129,14 +129,14 @@ def _whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
 def _figure_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
     """How well the figure's kind, subject and neighbouring words match the question."""
     return (
-        _unit_fit(question, figure)
-        + _change_fit(question, figure)
-        + _words_fit(question, figure, whole)
-        - (0.3 if _value_in_question(figure, question) else 0.0)  # "in the first 10 months"
+        unit_fit(question, figure)
+        + change_fit(question, figure)
+        + words_fit(question, figure, whole)
+        - (0.3 if value_in_question(figure, question) else 0.0)  # "in the first 10 months"
     )
 
 
-def _unit_fit(question: Question, figure: Figure) -> float:
+def unit_fit(question: Question, figure: Figure) -> float:
     """'how many cards' wants cards, 'what share' a percentage or a ratio, 'how much' money."""
     unit = (figure.unit or "").lower()
     fit = 0.0
@@ -165,31 +165,31 @@ def written_ratio(figure: Figure) -> bool:
     )
 
 
-def _change_fit(question: Question, figure: Figure) -> float:
+def change_fit(question: Question, figure: Figure) -> float:
     if figure.change and not question.wants_change:
         return -0.1
     return 0.1 if question.wants_change and figure.change else 0.0
 
 
-def _words_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
+def words_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
     """The question's words in the figure's subject, next to it, and around it. A part ('361 of
     whom have been resolved') is also near the words of its whole ('706 surplus people')."""
     terms = set(question.terms)
     if not terms:
         return 0.0
     subject = set(tokenize(figure.subject or ""))
-    near = _context_terms(figure, _NEAR_WORDS, clause=True)
+    near = context_terms(figure, _NEAR_WORDS, clause=True)
     if whole is not None:
-        near |= _context_terms(whole, _NEAR_WORDS, clause=True)
+        near |= context_terms(whole, _NEAR_WORDS, clause=True)
     fit = 0.25 * len(terms & subject) / len(subject) if subject else 0.0
     fit += 0.3 * len(terms & near) / len(terms)
-    fit += 0.1 * len(terms & _context_terms(figure, _CONTEXT_WORDS)) / len(terms)
+    fit += 0.1 * len(terms & context_terms(figure, _CONTEXT_WORDS)) / len(terms)
     if question.is_follow_up and question.focus:  # its own words decide between figures
         fit += 0.2 * len(set(question.focus) & (subject | near)) / len(question.focus)
     return fit
 
 
-def _context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
+def context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
     """Stems of the `width` content words on each side of the figure in its sentence (within
     its clause, if asked): '361 of whom have been resolved' is near 'resolved'."""
     start = figure.sentence.find(figure.text)
@@ -207,7 +207,7 @@ def _context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]
     return {*tokenize(before)[-width:], *tokenize(after)[:width]}
 
 
-def _value_in_question(figure: Figure, question: Question) -> bool:
+def value_in_question(figure: Figure, question: Question) -> bool:
     digits = re.sub(r"\D", "", figure.text)
     return bool(digits) and digits in re.findall(r"\d+", question.text.replace(",", ""))
 

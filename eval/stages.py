@@ -6,7 +6,7 @@ The stages, in the order they are checked (the first that applies is the miss's 
 - `never_extracted`: the gold passages were read, but no figure extracted from them has the gold
   value;
 - `not_number_question`: the gold figure was extracted, but the question was not read as asking
-  for a number (so no figure candidates were ranked);
+  for a number and got no figure (a quoted sentence, or a decline);
 - `wrong_figure_right_sentence`: the answer's figure comes from a sentence that also holds the gold
   figure (checked before `ranked_kth`, of which it is the narrower case);
 - `ranked_kth`: the gold figure was a candidate, ranked k-th (k > 1; k is given with the miss);
@@ -72,12 +72,13 @@ def miss_stage(question: dict, result: Result, right: bool) -> dict | None:
     gold_figures = [f for p in gold_passages for f in _figures_of(p) if _holds(f, values)]
     if golds and not gold_figures:
         return {"stage": "never_extracted"}
-    if result.understood is not None and not result.understood.wants_figure:
+    gave_figure = bool(answer.figures) and not answer.abstained
+    if result.understood is not None and not result.understood.wants_figure and not gave_figure:
         return {"stage": "not_number_question"}
     gold_sentences = {f.sentence for f in gold_figures}
     if answer.figures and not answer.abstained and answer.figures[0].sentence in gold_sentences:
         return {"stage": "wrong_figure_right_sentence"}
-    candidates = result.trace.candidates if result.trace else []
+    candidates = (result.trace.ranked or result.trace.candidates) if result.trace else []
     rank = next((i for i, c in enumerate(candidates, 1) if _holds(c.figure, values)), None)
     if rank is not None and rank > 1:
         return {"stage": "ranked_kth", "k": rank}

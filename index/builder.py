@@ -22,7 +22,8 @@ from index.vectors import choose_factory
 
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 7  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning
+PIPELINE_VERSION = 8  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
+# 8: ranks ('ranked 7th', '11th of 63') are figures
 
 
 @dataclass(frozen=True)

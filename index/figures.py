@@ -224,10 +224,15 @@ def _read_at(tokens: list[_Token], i: int) -> _Reading | int | None:
     """A figure starting at token i, an int (index to resume after an identifier), or None."""
     tok = tokens[i]
     if tok.kind == "num":
+        rank = _read_rank(tokens, i)
+        if rank is not None:
+            return rank
         skip = _identifier_end(tokens, i)
         if skip is not None:
             return skip
         return _read_number(tokens, i)
+    if tok.kind == "word" and tok.low == "half" and _is_half_year(tokens, i):
+        return None
     if tok.kind == "word" and (tok.low in _UNITS or tok.low in _TENS or tok.low == "half"):
         return _read_word_number(tokens, i)
     if tok.kind == "word" and tok.low in ("a", "one") and _next_is_fraction_word(tokens, i):
@@ -235,6 +240,56 @@ def _read_at(tokens: list[_Token], i: int) -> _Reading | int | None:
     if tok.kind == "word" and tok.low == "a" and _word_at(tokens, i + 1) in _BIG_SCALES:
         return _read_word_number(tokens, i)  # "a million"
     return None
+
+
+def _is_half_year(tokens: list[_Token], i: int) -> bool:
+    """'the first half of 2023', 'in the half-year', 'second half': a period, not a figure."""
+    after = [_at(tokens, j) for j in (i + 1, i + 2)]
+    if _word_at(tokens, i - 1) in ("first", "second", "latter"):
+        return True
+    if after[0] is not None and after[0].text in "-‐" and _word_at(tokens, i + 2) == "year":
+        return True
+    if _word_at(tokens, i + 1) == "year":
+        return True
+    return (
+        _word_at(tokens, i + 1) == "of"
+        and after[1] is not None
+        and after[1].kind == "num"
+        and re.fullmatch(r"(19|20)\d\d", after[1].text) is not None
+    )
+
+
+_RANK_WORDS = {
+    "rank", "ranked", "ranks", "ranking", "placed", "position", "came", "finished", "stood",
+    "stands", "sits", "sat", "climbed", "rose", "fell", "dropped", "slipped", "moved", "jumped",
+}  # fmt: skip
+
+
+def _read_rank(tokens: list[_Token], i: int) -> _Reading | None:
+    """A rank or position: 'ranked 7th', 'rose to 11th of 63', '3rd place', '| 7th |' in a table
+    row; not 'the 3rd meeting' (an ordinal is a rank only with a ranking word before it, 'of N'
+    or 'place' after, or as a table cell)."""
+    tok, nxt = tokens[i], _at(tokens, i + 1)
+    if not (nxt and _adjacent(tok, nxt) and nxt.kind == "word" and nxt.low in _ORDINAL_SUFFIXES):
+        return None
+    if not tok.text.isdigit():
+        return None
+    after = [_word_at(tokens, j) for j in range(i + 2, i + 5)]
+    of_total, last = None, i + 1
+    if after[0] == "of" and _num_at(tokens, i + 3):
+        of_total, last = float(tokens[i + 3].text.replace(",", "")), i + 3
+    elif after[:2] == ["out", "of"] and _num_at(tokens, i + 4):
+        of_total, last = float(tokens[i + 4].text.replace(",", "")), i + 4
+    before = {_word_at(tokens, j) for j in range(max(0, i - 3), i)}
+    in_table = "|" in (_word_at(tokens, i - 1), _word_at(tokens, i + 2))  # a rank column
+    if (
+        of_total is None
+        and not in_table
+        and not (before & _RANK_WORDS)
+        and after[0] not in ("place", "position")
+    ):
+        return None
+    return _Reading(i, last, float(tok.text), unit="rank", of_total=of_total)
 
 
 def _identifier_end(tokens: list[_Token], i: int) -> int | None:

@@ -81,10 +81,25 @@ def test_a_part_takes_its_whole_as_total_unit_and_subject():
         "1. Ministries must report by January 15, 2025.",
         "Project 06 and Level 4 services were discussed at 9:30.",
         "COVID-19 slowed the 2019-20 programme.",
+        "Revenue rose in the first half of 2023 and in the half-year to June.",
     ],
 )
 def test_identifiers_are_not_figures(sentence):
     assert extract_from_sentence(sentence, DOC_DATE) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "text", "value", "of_total"),
+    [
+        ("Vietnam ranked 44th in the index.", "44th", 44, None),
+        ("The province rose to 11th of 63 provinces.", "11th of 63", 11, 63),
+        ("It finished in 3rd place among the states.", "3rd", 3, None),
+        ("Home affairs | 25.6 | 94.0% | 7th", "7th", 7, None),
+    ],
+)
+def test_a_rank_or_position_is_a_figure_with_unit_rank(sentence, text, value, of_total):
+    [rank] = [f for f in extract_from_sentence(sentence, DOC_DATE) if f.unit == "rank"]
+    assert (rank.text, rank.value, rank.of_total) == (text, value, of_total)
 
 
 def test_as_of_comes_from_the_sentence_else_the_document():

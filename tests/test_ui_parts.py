@@ -9,7 +9,14 @@ import pytest
 from index.types import Answer, Figure, Passage
 from ui.client import ApiClient, ApiUnavailable, Reply
 from ui.conversation import Exchange, conversation_markdown, history_for
-from ui.render import answer_html, escape_markdown, figures_html, mark_spans, sources_html
+from ui.render import (
+    answer_html,
+    escape_markdown,
+    figures_html,
+    how_sure,
+    mark_spans,
+    sources_html,
+)
 from ui.timeline import timeline_points
 
 from .conftest import free_port
@@ -146,3 +153,16 @@ def test_client_names_an_api_that_is_down():
     client = ApiClient(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(ApiUnavailable, match="cannot be reached"):
         client.ask("How many ID cards?")
+
+
+@pytest.mark.parametrize(
+    ("confidence", "words"),
+    [(0.93, "Very likely right (about 9 in 10"), (0.64, "Likely right (about 6 in 10"),
+     (0.41, "Not certain: check the quoted passage (about 4 in 10")],
+)  # fmt: skip
+def test_the_figure_card_says_how_sure_the_answer_is_in_words(confidence, words):
+    assert how_sure(confidence).startswith(words)
+    figure = Figure(value=12, text="12", doc_id="d", chunk_id="d#0000")
+    card = figures_html([figure], [], conflict=False, confidence=confidence)
+    assert words.split(" (")[0] in card and 'class="rq-sure"' in card
+    assert "rq-sure" not in figures_html([figure], [], conflict=False)

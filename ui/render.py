@@ -18,6 +18,7 @@ STYLE = """
 .rq-card{border:1px solid #d0d7de;border-left:6px solid #1f6feb;border-radius:8px;
   padding:.7rem 1rem;margin:.2rem 0 .6rem;background:#f6f8fa;color:#1f2328}
 .rq-card.rq-conflict{border-left-color:#bf8700;background:#fff8e5}
+.rq-sure{font-size:.9rem;color:#57606a;margin:-.3rem 0 .6rem}
 .rq-value{font-size:1.7rem;font-weight:700;line-height:1.2}
 .rq-subject{font-size:1rem;margin:.15rem 0 .35rem}
 .rq-meta{font-size:.85rem;color:#57606a}
@@ -127,14 +128,33 @@ def figure_card_html(
     )
 
 
+def how_sure(confidence: float) -> str:
+    """The calibrated confidence of a figure answer in words an official reads at a glance."""
+    in_ten = round(confidence * 10)
+    if confidence >= 0.8:
+        words = "Very likely right"
+    elif confidence >= 0.6:
+        words = "Likely right"
+    else:
+        words = "Not certain: check the quoted passage"
+    return f"{words} (about {in_ten} in 10 answers this sure were right in testing)"
+
+
 def figures_html(
-    figures: Sequence[Figure], passages: Sequence[Passage], conflict: bool, anchor: str = ""
+    figures: Sequence[Figure],
+    passages: Sequence[Passage],
+    conflict: bool,
+    anchor: str = "",
+    confidence: float | None = None,
 ) -> str:
-    """One card for a single figure; under a warning, one card per figure when they disagree."""
+    """One card for a single figure; under a warning, one card per figure when they disagree;
+    then how sure the answer is, when that is known."""
     cards = [
         figure_card_html(f, *_passage_of(f, passages), conflict=conflict, anchor=anchor)
         for f in figures
     ]
+    if confidence is not None:
+        cards.append(f'<div class="rq-sure">{html.escape(how_sure(confidence))}</div>')
     if not conflict:
         return "".join(cards)
     banner = (

@@ -159,7 +159,11 @@ def _show_answer(exchange: Exchange) -> None:
         return
     if answer.figures:
         conflict = bool(answer.conflicts)
-        st.html(figures_html(answer.figures, reply.passages, conflict, _anchor(exchange.id)))
+        st.html(
+            figures_html(
+                answer.figures, reply.passages, conflict, _anchor(exchange.id), answer.confidence
+            )
+        )
     st.html(answer_html(answer.text, _anchor(exchange.id)))
     points = timeline_points(answer.figures, reply.passages)
     if points:

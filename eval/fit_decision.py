@@ -1,0 +1,282 @@
+"""Fit the answering decision (assistant/decision_model.json) on the dev splits, and say how it did.
+
+    python -m eval.fit_decision [--out assistant/decision_model.json] [--no-write]
+
+Both dev splits are asked (eval/questions.jsonl over ./data, eval/corpus_questions/ over the
+eval corpus's index, built if needed); every figure candidate of every question becomes a row of
+assistant/features.py, labelled 1 when it holds a gold value. A logistic regression is fitted
+(and, for comparison, gradient boosting; both scored out of fold, folds by document, so no
+document is scored by a model that saw it). The best candidate's out-of-fold probability is
+calibrated against being right (isotonic), and the threshold is the calibrated probability that
+maximizes, over dev and end to end, right answers minus WRONG_ANSWER_COST times wrong ones (a
+question not given a figure gets what the neutral model gave it: a quoted sentence or a decline).
+The test splits are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import pickle
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answering import Assistant
+from assistant.decision import MODEL_PATH, MODEL_VERSION, DecisionModel
+from assistant.features import FEATURES, candidate_rows
+from assistant.question import Question
+from assistant.ranking import Candidate
+from assistant.retriever import Retriever
+from eval.run import (
+    DEFAULT_SET,
+    EVAL_CORPUS,
+    EVAL_CORPUS_QUESTIONS,
+    _settings,
+    load_questions,
+    score,
+)
+from eval.stages import is_right
+from index.settings import Settings
+
+WRONG_ANSWER_COST = 1.0  # a wrong answer costs what a right one earns; a decline costs nothing
+FOLDS = 5
+BINS = 10
+
+
+@dataclass
+class Asked:
+    """One dev question's candidates: their feature rows, labels, and the document group."""
+
+    qid: str
+    group: str
+    understood: Question | None
+    candidates: list[Candidate]
+    labels: np.ndarray
+    fallback: float = 0.0  # earned without a figure: +1 right, -cost wrong, 0 declined
+    sentence: tuple[float, float] | None = None  # (evidence, right) of a quoted-sentence answer
+
+    @property
+    def rows(self) -> np.ndarray:
+        if not hasattr(self, "_rows"):
+            self._rows = candidate_rows(self.understood, self.candidates)
+        return self._rows
+
+
+def collect(assistant: Assistant, questions: list[dict]) -> list[Asked]:
+    asked = []
+    for q in questions:
+        result = assistant.ask(q["question"], history=q.get("history"), trace=True)
+        candidates = result.trace.candidates if result.trace else []
+        values = q["answer"]["values"] if q["answerable"] else []
+        labels = np.array([_holds(c.figure, values) for c in candidates], dtype=np.int8)
+        quoted = None
+        if not result.answer.abstained and result.evidence is not None:
+            quoted = (result.evidence, float(_fallback(q, result) > 0))
+        asked.append(Asked(q["id"], _group(q), result.understood, candidates, labels,
+                           _fallback(q, result), quoted))  # fmt: skip
+    return asked
+
+
+def _fallback(q: dict, result) -> float:
+    """The neutral model never gives a figure: its answer is what a question gets when the
+    figure is not given (a quoted sentence, or a decline)."""
+    row = score(q, result)
+    row["abstained"] = result.answer.abstained
+    if result.answer.abstained:
+        return 0.0 if q["answerable"] else 1.0
+    return 1.0 if is_right(q, row) else -WRONG_ANSWER_COST
+
+
+def _holds(figure, values: list[float]) -> bool:
+    stated = (figure.value, figure.of_total)
+    return any(
+        v is not None and math.isclose(v, g, rel_tol=1e-6, abs_tol=1e-9)
+        for v in stated
+        for g in values
+    )
+
+
+def _group(q: dict) -> str:
+    """The question's document: folds never split one document's questions."""
+    if q["gold"]:
+        return q["gold"][0]["doc_id"]
+    near = q.get("near_miss") or {}
+    return near.get("doc_id") or q["id"]
+
+
+def out_of_fold(asked: list[Asked], make_model) -> list[np.ndarray]:
+    """Each question's candidate probabilities from a model fitted without its document."""
+    groups = sorted({a.group for a in asked})
+    fold_of = {g: i % FOLDS for i, g in enumerate(groups)}
+    scores: list[np.ndarray | None] = [None] * len(asked)
+    for fold in range(FOLDS):
+        train = [a for a in asked if fold_of[a.group] != fold and len(a.rows)]
+        model = make_model().fit(
+            np.vstack([a.rows for a in train]), np.concatenate([a.labels for a in train])
+        )
+        for i, a in enumerate(asked):
+            if fold_of[a.group] == fold:
+                scores[i] = model.predict_proba(a.rows)[:, 1] if len(a.rows) else np.zeros(0)
+    return scores  # type: ignore[return-value]
+
+
+def best_of(
+    asked: list[Asked], scores: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question with candidates: the best one's probability, whether it is right, and what
+    the question earns without a figure."""
+    top, right, fallback = [], [], []
+    for a, s in zip(asked, scores, strict=True):
+        if len(s):
+            i = int(np.argmax(s))
+            top.append(s[i])
+            right.append(float(a.labels[i]))
+            fallback.append(a.fallback)
+    return np.asarray(top), np.asarray(right), np.asarray(fallback)
+
+
+def choose_threshold(p: np.ndarray, right: np.ndarray, fallback: np.ndarray) -> float:
+    """The calibrated probability from which giving the best figure earns most on dev, end to
+    end: a right figure +1, a wrong one -WRONG_ANSWER_COST, below it what the question gets
+    without a figure (a quoted sentence or a decline)."""
+    order = np.argsort(-p)
+    figure = np.where(right[order] == 1, 1.0, -WRONG_ANSWER_COST)
+    # answering the first k by probability, the rest fall back
+    earned = np.concatenate([[0.0], np.cumsum(figure - fallback[order])])
+    k = int(np.argmax(earned))
+    if k == 0:
+        return 1.0
+    below = p[order][k] if k < len(p) else 0.0
+    return round(float((p[order][k - 1] + below) / 2), 4)
+
+
+def reliability(p: np.ndarray, right: np.ndarray) -> list[dict]:
+    table = []
+    for b in range(BINS):
+        inside = (np.minimum(BINS - 1, (p * BINS).astype(int))) == b
+        if inside.any():
+            table.append({"bin": f"{b / BINS:.1f}-{(b + 1) / BINS:.1f}", "n": int(inside.sum()),
+                          "confidence": round(float(p[inside].mean()), 3),
+                          "right": round(float(right[inside].mean()), 3)})  # fmt: skip
+    return table
+
+
+def ece(p: np.ndarray, right: np.ndarray) -> float:
+    return round(sum(r["n"] * abs(r["confidence"] - r["right"]) for r in reliability(p, right))
+                 / max(1, len(p)), 4)  # fmt: skip
+
+
+def _logistic():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+
+
+def _boosting():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+
+
+def top1(asked: list[Asked], scores: list[np.ndarray]) -> float:
+    """Share of the questions with a right candidate whose best-scored candidate is right."""
+    hits = [a.labels[int(np.argmax(s))] for a, s in zip(asked, scores, strict=True)
+            if len(s) and a.labels.any()]  # fmt: skip
+    return round(float(np.mean(hits)), 4) if hits else 0.0
+
+
+def fit(asked: list[Asked]) -> dict:
+    from sklearn.isotonic import IsotonicRegression
+
+    hand = [-np.arange(len(a.rows), dtype=float) for a in asked]  # ranking.py's own order
+    logistic, boosting = out_of_fold(asked, _logistic), out_of_fold(asked, _boosting)
+    raw_top, right, fallback = best_of(asked, logistic)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_top, right)
+    calibrated = iso.predict(raw_top)
+    threshold = choose_threshold(calibrated, right, fallback)
+    final = _logistic().fit(
+        np.vstack([a.rows for a in asked if len(a.rows)]),
+        np.concatenate([a.labels for a in asked if len(a.rows)]),
+    )
+    scaler, regression = final[0], final[1]
+    answered = calibrated >= threshold
+    quoted = np.array([a.sentence for a in asked if a.sentence is not None])
+    sentence_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+        quoted[:, 0], quoted[:, 1]
+    )
+    return {
+        "version": MODEL_VERSION,
+        "features": list(FEATURES),
+        "mean": scaler.mean_.tolist(),
+        "scale": scaler.scale_.tolist(),
+        "coef": regression.coef_[0].tolist(),
+        "intercept": float(regression.intercept_[0]),
+        "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
+        "threshold": threshold,
+        "sentence_calibration": {
+            "x": sentence_iso.X_thresholds_.tolist(),
+            "y": sentence_iso.y_thresholds_.tolist(),
+        },
+        "wrong_answer_cost": WRONG_ANSWER_COST,
+        "fitted": {
+            "at": time.strftime("%Y-%m-%d"),
+            "questions": len(asked),
+            "candidates": int(sum(len(a.rows) for a in asked)),
+            "command": "python -m eval.fit_decision",
+        },
+        "dev_out_of_fold": {
+            "top1_hand_rules": top1(asked, hand),
+            "top1_logistic": top1(asked, logistic),
+            "top1_gradient_boosting": top1(asked, boosting),
+            "answered_share": round(float(answered.mean()), 4),
+            "answered_right": round(float(right[answered].mean()), 4) if answered.any() else None,
+            "ece_raw": ece(raw_top, right),
+            "ece_calibrated_in_sample": ece(calibrated, right),
+            "reliability": reliability(calibrated, right),
+            "quoted_sentences": len(quoted),
+            "quoted_right": round(float(quoted[:, 1].mean()), 4),
+        },
+    }
+
+
+def dev_sets() -> list[tuple[Settings, list[dict]]]:
+    return [
+        (Settings.from_env(), load_questions(DEFAULT_SET, "dev")),
+        (_settings(EVAL_CORPUS, None), load_questions(EVAL_CORPUS_QUESTIONS, "dev")),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--no-write", action="store_true", help="print the figures only")
+    parser.add_argument("--cache", type=Path, help="keep the asked candidates here (pickle) and "
+                        "reuse them: for trying features without asking again")  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.cache and args.cache.exists():
+        asked = pickle.loads(args.cache.read_bytes())
+    else:
+        asked = []
+        for settings, questions in dev_sets():
+            assistant = Assistant(Retriever.load(settings), DecisionModel.neutral())
+            asked += collect(assistant, questions)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(asked))
+    model = fit(asked)
+    print(json.dumps(model["dev_out_of_fold"], indent=2))
+    print(f"threshold {model['threshold']} over {model['fitted']['candidates']} candidates")
+    if not args.no_write:
+        args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"model: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
