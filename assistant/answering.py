@@ -146,11 +146,15 @@ class Assistant:
         if ranked and chances[0] >= self.model.threshold:
             return self._figure_answer(ranked, chances, passages)
         if q.wants_figure and (why or ranked):
-            best = ranked[0] if ranked else None
+            closest = found[0] if why else ranked[0]
             chance = chances[0] if ranked else 0.0
             reason = why or "no figure in the documents answers this well enough"
-            evidence = _evidence(best.sentence.support, best.time_fit) if best else None
-            return _abstain(chance, reason), [], evidence
+            evidence = _evidence(closest.sentence.support, closest.time_fit)
+            answer = _abstain(chance, reason)
+            pid = passages[closest.sentence.passage].id
+            answer.text += f" Closest, not the answer: {_line_of(closest.figure)} [{pid}]."
+            answer.closest = closest.figure
+            return answer, [pid], evidence
         return self._sentence_answer(q, sentences, passages)
 
     def _mentioned(self, name: str, passages: list[Passage]) -> bool:
@@ -300,6 +304,12 @@ def _compose_figures(chosen: list[Candidate], passages: list[Passage]) -> str:
     for c in chosen:
         parts.append(f"- {line(c)}: “{c.sentence.text}”")
     return "\n".join(parts)
+
+
+def _line_of(f: Figure) -> str:
+    """'1,250 surplus staff (as of 2024-12-31)': the figure as written, what it counts, when."""
+    when = f" (as of {f.as_of.isoformat()})" if f.as_of else ""
+    return f"{f.text}{_noun(f)}{when}"
 
 
 def _noun(f: Figure) -> str:

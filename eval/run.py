@@ -47,6 +47,7 @@ EVAL_CORPUS = Path(__file__).with_name("corpus")
 EVAL_CORPUS_QUESTIONS = Path(__file__).with_name("corpus_questions")
 EVAL_INDEXES = Path(".cache") / "eval-index"
 CALIBRATION_BINS = 10
+TRACED_CANDIDATES = 5  # kept per miss in the JSON report
 CONFIGS = {
     "langchain-baseline": {},
     "bm25": {"mode": "bm25", "rank_figures": False},
@@ -189,8 +190,26 @@ def run_config(name: str, questions: list[dict], assistant: Assistant, baseline)
         right = is_right(q, row)
         row["answered_right"] = None if result.answer.abstained else float(right)
         row["miss"] = miss_stage(q, result, right)
+        if row["miss"] and result.trace is not None:
+            row["trace"] = _trace_of(result)
         rows.append(row)
     return rows
+
+
+def _trace_of(result: Result) -> dict:
+    """What answering saw, kept for a miss: the passages read and the best candidates."""
+    trace = result.trace
+    ranked = list(zip(trace.ranked, trace.chances, strict=True))[:TRACED_CANDIDATES]
+    return {
+        "wants_figure": bool(result.understood and result.understood.wants_figure),
+        "read": [p.id for p in trace.passages],
+        "candidates": [_traced(c, chance) for c, chance in ranked],
+    }
+
+
+def _traced(candidate, chance: float) -> dict:
+    f = candidate.figure
+    return {"text": f.text, "value": f.value, "chance": chance, "passage": f.chunk_id}
 
 
 def misses_by_stage(rows: list[dict]) -> dict:

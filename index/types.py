@@ -199,8 +199,8 @@ class Answer(BaseModel):
         le=1.0,
         description="For a figure answer: the calibrated chance that the figure is right (of the "
         "figures given at 0.8, about 8 in 10 were right on the eval's dev split). For a decline: "
-        "the chance the closest figure would have been right. For a quoted sentence: how well "
-        "it matches the question, 0..1 (not calibrated).",
+        "the chance the closest figure would have been right. For a quoted sentence: the share "
+        "of quoted sentences with its support that answered the question on the dev split.",
     )
     figures: list[Figure] = Field(
         default_factory=list, description="The figures stated, best first (conflicts included)"
@@ -209,3 +209,8 @@ class Answer(BaseModel):
         default_factory=list, description="Figures for the same thing that disagree with the first"
     )
     citations: list[str] = Field(default_factory=list, description="Ids of the cited passages")
+    closest: Figure | None = Field(
+        None,
+        description="For a decline: the closest figure found, which is NOT the answer (another "
+        "place, time or quantity, or too unlikely); its passage is cited",
+    )

@@ -124,8 +124,15 @@ def test_question_understanding():
 
 def test_a_question_about_one_place_is_not_answered_with_another_places_figure(assistant):
     question = "How many land-use certificates are stored in Quang Ninh province?"
-    answer = assistant.ask(question).answer  # the index knows Quang Ninh, from another document
+    result = assistant.ask(question)  # the index knows Quang Ninh, from another document
+    answer = result.answer
     assert answer.abstained and "do not mention Quang Ninh" in answer.text
+    # the closest figure is offered, marked as not the answer, from a cited passage
+    closest = answer.closest
+    assert closest is not None and not answer.figures
+    assert "Closest, not the answer: " + closest.text in answer.text
+    cited = {p.id: p.text for p in result.passages if p.id in answer.citations}
+    assert closest.chunk_id in cited and closest.text in cited[closest.chunk_id]
     assert understand("Which province's model was praised?").places == ()
     spend = "How much did Quang Ninh province spend on public investment?"
     named = assistant.ask(spend, trace=True)

@@ -139,6 +139,20 @@ def test_ask_returns_an_answer_with_cited_passages(server):
     assert "[1]" in answer["text"] and data["timings_ms"]["total"] > 0
 
 
+def test_ask_explains_how_it_answered_only_when_asked(server):
+    body = {"question": "How many land-use certificates are stored electronically?"}
+    plain = httpx.post(f"{server.base_url}/v1/ask", json=body).json()
+    assert "explanation" not in plain
+    data = httpx.post(f"{server.base_url}/v1/ask", json={**body, "explain": True}).json()
+    explained = data["explanation"]
+    assert explained["wants_figure"] is True and explained["passages_read"]
+    chances = [c["chance"] for c in explained["candidates"]]
+    assert chances == sorted(chances, reverse=True) and len(chances) <= 20
+    best = explained["candidates"][0]
+    assert best["figure"]["text"] == data["answer"]["figures"][0]["text"]
+    assert best["passage_id"] in explained["passages_read"]
+
+
 def test_ask_follows_up_and_abstains_honestly(server):
     history = [
         {"role": "user", "content": "How many school buildings did the council approve?"},

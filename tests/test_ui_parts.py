@@ -11,6 +11,7 @@ from ui.client import ApiClient, ApiUnavailable, Reply
 from ui.conversation import Exchange, conversation_markdown, history_for
 from ui.render import (
     answer_html,
+    closest_html,
     escape_markdown,
     figures_html,
     how_sure,
@@ -166,3 +167,9 @@ def test_the_figure_card_says_how_sure_the_answer_is_in_words(confidence, words)
     card = figures_html([figure], [], conflict=False, confidence=confidence)
     assert words.split(" (")[0] in card and 'class="rq-sure"' in card
     assert "rq-sure" not in figures_html([figure], [], conflict=False)
+
+
+def test_the_closest_figure_under_a_decline_is_marked_as_not_the_answer():
+    figure = Figure(value=1250, text="1,250", subject="surplus staff", doc_id="d", chunk_id="d#0")
+    card = closest_html(figure, [])
+    assert "not the answer" in card and "rq-closest" in card and "1,250" in card

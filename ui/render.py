@@ -18,6 +18,8 @@ STYLE = """
 .rq-card{border:1px solid #d0d7de;border-left:6px solid #1f6feb;border-radius:8px;
   padding:.7rem 1rem;margin:.2rem 0 .6rem;background:#f6f8fa;color:#1f2328}
 .rq-card.rq-conflict{border-left-color:#bf8700;background:#fff8e5}
+.rq-card.rq-closest{border-left-color:#8c959f;background:#ffffff;opacity:.85}
+.rq-closest-head{font-size:.9rem;color:#57606a;margin:.3rem 0 .1rem}
 .rq-sure{font-size:.9rem;color:#57606a;margin:-.3rem 0 .6rem}
 .rq-value{font-size:1.7rem;font-weight:700;line-height:1.2}
 .rq-subject{font-size:1rem;margin:.15rem 0 .35rem}
@@ -212,6 +214,13 @@ def mark_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
         at = end
     pieces.append(html.escape(text[at:]))
     return "".join(pieces)
+
+
+def closest_html(figure: Figure, passages: Sequence[Passage], anchor: str = "") -> str:
+    """Under a decline: the closest figure found, plainly marked as not the answer."""
+    card = figure_card_html(figure, *_passage_of(figure, passages), anchor=anchor)
+    card = card.replace('class="rq-card"', 'class="rq-card rq-closest"', 1)
+    return '<div class="rq-closest-head">Closest figure found — not the answer</div>' + card
 
 
 def not_found_html(text: str) -> str:

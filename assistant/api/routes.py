@@ -22,6 +22,7 @@ from assistant.api.schemas import (
     ContextResponse,
     DocumentDetail,
     DocumentPage,
+    Explanation,
     FeedbackRequest,
     FigurePage,
     Health,
@@ -81,12 +82,16 @@ def ask(body: AskRequest, request: Request) -> AskResponse:
     both figures where documents disagree; `abstained: true` when the documents do not say."""
     assistant = request.app.state.slot.get_assistant()
     history = [turn.model_dump() for turn in body.history]
-    result = assistant.ask(body.question, history=history, filters=body.filters, top_k=body.top_k)
+    result = assistant.ask(
+        body.question, history=history, filters=body.filters, top_k=body.top_k,
+        trace=body.explain,
+    )  # fmt: skip
     return AskResponse(
         question=result.question,
         answer=result.answer,
         passages=result.passages,
         timings_ms=result.timings_ms,
+        explanation=Explanation.of(result) if body.explain else None,
     )
 
 

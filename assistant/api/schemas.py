@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_serializer,
+)
 
 from assistant.context import ENCODINGS
 from assistant.feedback import FeedbackEntry
@@ -14,6 +21,7 @@ from index.types import Answer, Document, Figure, Filters, Passage
 # The schema states the default limits; the retriever enforces the configured ones.
 MAX_QUERY_CHARS = Settings.max_query_chars
 MAX_TOP_K = Settings.max_top_k
+MAX_EXPLAINED = 20
 NOT_BLANK = r"\S"  # at least one character that is not white space
 
 
@@ -77,6 +85,74 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(
         default_factory=list, max_length=50, description="Earlier turns, oldest first"
     )
+    explain: StrictBool = Field(
+        False,
+        description="Also return how the answer was reached: how the question was read, the "
+        "passages read and the best figure candidates with their chances",
+    )
+
+
+_CANDIDATE_EXAMPLE = {
+    "figure": {"value": 76000000, "text": "more than 76 million", "unit": "cards",
+               "doc_id": "000_09fe290d33704444", "chunk_id": "000_09fe290d33704444#0004"},
+    "chance": 0.63,
+    "passage_id": "000_09fe290d33704444#0004",
+}  # fmt: skip
+
+
+class ExplainedCandidate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CANDIDATE_EXAMPLE]})
+
+    figure: Figure
+    chance: float = Field(description="Calibrated chance that this figure is the answer")
+    passage_id: str
+
+
+class Explanation(BaseModel):
+    """What each stage of answering produced (`explain: true`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "wants_figure": True, "wants_money": False, "wants_percent": False,
+                    "places": [], "names": [], "time": "by 2023",
+                    "passages_read": ["000_09fe290d33704444#0004"],
+                    "candidates": [_CANDIDATE_EXAMPLE],
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    wants_figure: bool = Field(description="The question was read as asking for a number")
+    wants_money: bool
+    wants_percent: bool
+    places: list[str] = Field(description="Places the question is limited to")
+    names: list[str] = Field(description="Proper names the question asks about")
+    time: str | None = Field(description="The time asked about, as written")
+    passages_read: list[str] = Field(description="Ids of every passage read, best first")
+    candidates: list[ExplainedCandidate] = Field(
+        description=f"The best figure candidates that meet the question's hard constraints, "
+        f"best first (at most {MAX_EXPLAINED})"
+    )
+
+    @classmethod
+    def of(cls, result) -> Explanation:
+        q, trace = result.understood, result.trace
+        ranked = list(zip(trace.ranked, trace.chances, strict=True))[:MAX_EXPLAINED]
+        return cls(
+            wants_figure=bool(q and q.wants_figure),
+            wants_money=bool(q and q.wants_money),
+            wants_percent=bool(q and q.wants_percent),
+            places=list(q.places) if q else [],
+            names=list(q.names) if q else [],
+            time=q.time.text if q and q.time else None,
+            passages_read=[p.id for p in trace.passages],
+            candidates=[
+                ExplainedCandidate(figure=c.figure, chance=chance, passage_id=c.figure.chunk_id)
+                for c, chance in ranked
+            ],
+        )
 
 
 class AskResponse(BaseModel):
@@ -104,6 +180,15 @@ class AskResponse(BaseModel):
     answer: Answer
     passages: list[Passage] = Field(description="[n] in the answer text is passages[n-1]")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    explanation: Explanation | None = Field(None, description="Only when `explain` was true")
+
+    @model_serializer(mode="wrap")
+    def _without_unasked_explanation(self, handler):
+        """`explanation` is left out, not null, unless asked for: replies stay as they were."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("explanation") is None:
+            data.pop("explanation", None)
+        return data
 
 
 class SearchResponse(BaseModel):

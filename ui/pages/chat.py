@@ -13,6 +13,7 @@ from ui.client import ApiClient, ApiError, ApiProblem
 from ui.conversation import Exchange, conversation_markdown, history_for
 from ui.render import (
     answer_html,
+    closest_html,
     document_label,
     escape_markdown,
     figures_html,
@@ -155,6 +156,8 @@ def _show_answer(exchange: Exchange) -> None:
     answer = reply.answer
     if answer.abstained:
         st.html(not_found_html(answer.text))
+        if answer.closest is not None:
+            st.html(closest_html(answer.closest, reply.passages, _anchor(exchange.id)))
         _passage_list("Closest passages", reply.passages[:3], reply, exchange.id)
         return
     if answer.figures:
