@@ -152,6 +152,18 @@ def test_sample_question_shows_both_id_card_figures_with_their_dates_and_sources
     assert "documents disagree" in page.locator(".rq-banner").inner_text()
 
 
+def test_a_figure_says_how_sure_it_is_and_a_decline_offers_the_closest_figure(tab):
+    page = tab.page
+    _ask(page, ID_CARDS)
+    assert re.search(r"\(about \d+ in 10 answers", page.locator(".rq-sure").last.inner_text())
+    _ask(page, "How many submarines does the navy operate?")
+    head = page.locator(".rq-closest-head").last
+    head.wait_for()
+    assert "not the answer" in head.inner_text()
+    closest = page.locator(".rq-card.rq-closest .rq-value").last.inner_text()
+    assert closest and closest in page.locator(".rq-notfound").last.inner_text()
+
+
 def test_a_citation_in_the_answer_opens_its_passage_with_the_figure_marked(tab):
     page = tab.page
     _ask(page, ID_CARDS)
