@@ -16,6 +16,7 @@ import numpy as np
 from assistant.decision import DecisionModel, load_model
 from assistant.features import candidate_rows
 from assistant.language import unreadable_language
+from assistant.names import name_forms
 from assistant.question import Question, understand
 from assistant.ranking import (
     MONEY_UNITS,
@@ -158,11 +159,13 @@ class Assistant:
         return self._sentence_answer(q, sentences, passages)
 
     def _mentioned(self, name: str, passages: list[Passage]) -> bool:
-        """Is this name in the index at all ('Vietnam' also as 'Viet Nam')?"""
-        if self.retriever.reader.keywords.knows(name):
+        """Is this name in the index at all ('Vietnam' also as 'Viet Nam', 'Korean' as
+        'Korea')?"""
+        forms = name_forms(name)
+        if any(self.retriever.reader.keywords.knows(form) for form in forms):
             return True
         squashed = "".join(" ".join(p.text + p.title for p in passages).lower().split())
-        return name in squashed
+        return name in squashed  # the other forms as whole indexed words only ('ital' is not)
 
     def _sentence_vectors(self, sentences: list[Sentence], passages: list[Passage]) -> np.ndarray:
         """Stored at ingest; any sentence the index lacks is encoded now."""
