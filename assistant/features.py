@@ -50,6 +50,7 @@ _BASELINE = re.compile(
     r"\W*([a-z]+\W+){0,2}$",
     re.IGNORECASE,
 )
+_LEAD_CHARS = 60  # of the clause before a figure, read for 'from' / 'to'
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _TARGET = re.compile(r"\b(target(ed|s)?|goal|aim(s|ed)?|plan(s|ned)?|expect(s|ed)?|forecast|"
                      r"project(ed|ion)|intend(s|ed)?|by\s+20\d\d)\b", re.IGNORECASE)  # fmt: skip
@@ -102,9 +103,9 @@ def _row(
     asks: dict[str, bool],
 ) -> list[float]:
     f, s = c.figure, c.sentence
-    clause = " ".join(context_terms(f, 4, clause=True))
-    clause_text = _clause_text(f)
-    lead = _lead(f)
+    clause = context_terms(f, 4, clause=True)
+    lead, after = _clause_around(f)
+    clause_text = f"{lead} {after}"
     asked_year = str(q.time.year) if q.time is not None and q.time.year else None
     clause_years = set(m.group() for m in _YEAR.finditer(clause_text))
     unit = (f.unit or "").lower()
@@ -141,7 +142,7 @@ def _row(
         "percent_mismatch": float(q.wants_percent and not q.counted and not is_percent),
         "money_mismatch": float(q.wants_money and not is_money),
         "is_follow_up": float(q.is_follow_up),
-        "clause_idf": _share(weights, set(clause.split())),
+        "clause_idf": _share(weights, clause),
         "sentence_idf": _share(weights, set(tokenize(s.text))),
         "context_idf": _share(weights, context_terms(f, 8)),
         "is_unitless_decimal": float(not unit and not f.value.is_integer()),
@@ -154,8 +155,8 @@ def _row(
         "asks_rank": float(asks["rank"]),
         "is_rank": float(unit == "rank"),
         "asks_rank_is_rank": float(asks["rank"] and unit == "rank"),
-        "is_new_value": float(bool(_NEW_VALUE.search(lead))),
-        "is_baseline": float(bool(_BASELINE.search(lead))),
+        "is_new_value": float(bool(_NEW_VALUE.search(lead[-_LEAD_CHARS:]))),
+        "is_baseline": float(bool(_BASELINE.search(lead[-_LEAD_CHARS:]))),
         "asked_year_in_clause": float(asked_year is not None and asked_year in clause_years),
         "asked_year_in_sentence": float(asked_year is not None and asked_year in s.text),
         "other_year_in_clause": float(bool(clause_years - {asked_year})),
@@ -163,17 +164,12 @@ def _row(
     return [values[name] for name in FEATURES]
 
 
-def _lead(f: Figure) -> str:
-    """The words just before the figure in its clause ('fell from 444 to' before '417')."""
-    start = f.sentence.find(f.text)
-    return re.split(r"[,;:()]", f.sentence[:start])[-1][-60:] if start >= 0 else ""
-
-
-def _clause_text(f: Figure) -> str:
-    """The words around the figure up to the nearest comma, semicolon or bracket."""
+def _clause_around(f: Figure) -> tuple[str, str]:
+    """The words of the figure's clause before it ('fell from 444 to' before '417') and after it,
+    up to the nearest comma, semicolon or bracket."""
     start = f.sentence.find(f.text)
     if start < 0:
-        return ""
+        return "", ""
     before = re.split(r"[,;:()]", f.sentence[:start])[-1]
     after = re.split(r"[,;:()]", f.sentence[start + len(f.text) :])[0]
-    return f"{before} {after}"
+    return before, after
