@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import pickle
 import sys
 import time
@@ -40,7 +39,7 @@ from eval.run import (
     load_questions,
     score,
 )
-from eval.stages import is_right
+from eval.stages import holds, is_right
 from index.settings import Settings
 
 WRONG_ANSWER_COST = 1.0  # a wrong answer costs what a right one earns; a decline costs nothing
@@ -73,12 +72,13 @@ def collect(assistant: Assistant, questions: list[dict]) -> list[Asked]:
         result = assistant.ask(q["question"], history=q.get("history"), trace=True)
         candidates = result.trace.candidates if result.trace else []
         values = q["answer"]["values"] if q["answerable"] else []
-        labels = np.array([_holds(c.figure, values) for c in candidates], dtype=np.int8)
+        labels = np.array([holds(c.figure, values) for c in candidates], dtype=np.int8)
+        fallback = _fallback(q, result)
         quoted = None
         if not result.answer.abstained and result.evidence is not None:
-            quoted = (result.evidence, float(_fallback(q, result) > 0))
+            quoted = (result.evidence, float(fallback > 0))
         asked.append(Asked(q["id"], _group(q), result.understood, candidates, labels,
-                           _fallback(q, result), quoted))  # fmt: skip
+                           fallback, quoted))  # fmt: skip
     return asked
 
 
@@ -90,15 +90,6 @@ def _fallback(q: dict, result) -> float:
     if result.answer.abstained:
         return 0.0 if q["answerable"] else 1.0
     return 1.0 if is_right(q, row) else -WRONG_ANSWER_COST
-
-
-def _holds(figure, values: list[float]) -> bool:
-    stated = (figure.value, figure.of_total)
-    return any(
-        v is not None and math.isclose(v, g, rel_tol=1e-6, abs_tol=1e-9)
-        for v in stated
-        for g in values
-    )
 
 
 def _group(q: dict) -> str:

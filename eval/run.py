@@ -36,7 +36,7 @@ from assistant.answering import Assistant, Result
 from assistant.retriever import Retriever
 from eval.baseline import LangChainBaseline
 from eval.retrieval import is_relevant
-from eval.stages import STAGES, count_by_stage, is_right, miss_stage
+from eval.stages import STAGES, count_by_stage, holds, is_right, matches, miss_stage
 from index.builder import build_index
 from index.settings import Settings
 from index.types import Passage
@@ -95,14 +95,10 @@ def score(question: dict, result: Result) -> dict[str, float | None]:
         row.update(_retrieval_scores(result.passages, question["gold"]))
     if answerable and gold["values"]:
         first = answer.figures[0] if answer.figures and not answer.abstained else None
-        # "out of how many?" is answered by the total of "4,400 out of 6,502", stated with it
-        stated = [first.value, first.of_total] if first else []
-        row["figure_acc@1"] = float(
-            any(v is not None and _matches(v, gold["values"]) for v in stated)
-        )
+        row["figure_acc@1"] = float(first is not None and holds(first, gold["values"]))
     if question["kind"] == "conflict" and gold["values"]:
         shown = [f.value for f in answer.figures] if not answer.abstained else []
-        row["conflict_recall"] = sum(_matches(v, shown) for v in gold["values"]) / len(
+        row["conflict_recall"] = sum(matches(v, shown) for v in gold["values"]) / len(
             gold["values"]
         )
     if answerable and gold["phrases"] and not gold["values"]:
@@ -123,10 +119,6 @@ def _retrieval_scores(passages: list[Passage], golds: list[dict]) -> dict[str, f
         "mrr@10": 1 / (first + 1) if first is not None else 0.0,
         "ndcg@10": min(1.0, dcg / ideal) if ideal else 0.0,
     }
-
-
-def _matches(value: float, gold: list[float]) -> bool:
-    return any(math.isclose(value, g, rel_tol=1e-6, abs_tol=1e-9) for g in gold)
 
 
 def _normal(text: str) -> str:

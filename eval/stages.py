@@ -60,7 +60,7 @@ def miss_stage(question: dict, result: Result, right: bool) -> dict | None:
         near = (question.get("near_miss") or {}).get("value")
         shown = [f.value for f in answer.figures]
         return {"stage": "answered_unanswerable", "gave_near_miss": near is not None
-                and any(_same(near, v) for v in shown)}  # fmt: skip
+                and matches(near, shown)}  # fmt: skip
     read = result.trace.passages if result.trace else result.passages
     golds = question["gold"]
     gold_passages = [p for p in read if any(is_relevant(p, g) for g in golds)]
@@ -69,7 +69,7 @@ def miss_stage(question: dict, result: Result, right: bool) -> dict | None:
     values = question["answer"]["values"]
     if not values:
         return {"stage": "declined_answerable" if answer.abstained else "wrong_sentence"}
-    gold_figures = [f for p in gold_passages for f in _figures_of(p) if _holds(f, values)]
+    gold_figures = [f for p in gold_passages for f in _figures_of(p) if holds(f, values)]
     if golds and not gold_figures:
         return {"stage": "never_extracted"}
     gave_figure = bool(answer.figures) and not answer.abstained
@@ -79,7 +79,7 @@ def miss_stage(question: dict, result: Result, right: bool) -> dict | None:
     if answer.figures and not answer.abstained and answer.figures[0].sentence in gold_sentences:
         return {"stage": "wrong_figure_right_sentence"}
     candidates = (result.trace.ranked or result.trace.candidates) if result.trace else []
-    rank = next((i for i, c in enumerate(candidates, 1) if _holds(c.figure, values)), None)
+    rank = next((i for i, c in enumerate(candidates, 1) if holds(c.figure, values)), None)
     if rank is not None and rank > 1:
         return {"stage": "ranked_kth", "k": rank}
     if answer.abstained:
@@ -101,10 +101,11 @@ def _figures_of(passage: Passage) -> list[Figure]:
     return extract_figures(passage.text, passage.date, passage.doc_id, passage.id)
 
 
-def _holds(figure: Figure, values: list[float]) -> bool:
-    stated = (figure.value, figure.of_total)
-    return any(v is not None and any(_same(v, g) for g in values) for v in stated)
+def holds(figure: Figure, values: list[float]) -> bool:
+    """Does the figure state a gold value, itself or as the total it is stated with ('out of how
+    many?' is answered by the 6,502 of '4,400 out of 6,502')?"""
+    return any(v is not None and matches(v, values) for v in (figure.value, figure.of_total))
 
 
-def _same(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+def matches(value: float, values: list[float]) -> bool:
+    return any(math.isclose(value, g, rel_tol=1e-6, abs_tol=1e-9) for g in values)
