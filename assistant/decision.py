@@ -5,8 +5,10 @@ by `python -m eval.fit_decision` and saved as assistant/decision_model.json (coe
 feature scaling, an isotonic calibration map and the answer threshold, all chosen on dev). Scoring
 is numpy only: serving imports no scikit-learn.
 
-`probability` is calibrated: of the answers given with probability p, about p are right (measured
-on dev, out of fold; the reliability table is in the model file and in eval/reports/).
+The chance is calibrated: the isotonic map is fitted on the best candidates' out-of-fold scores
+on dev, so of the figures given at chance p, about p were right there. The model file's
+reliability table is that fit's own (in sample); the end-to-end one is the `ece` of
+eval/reports/.
 """
 
 from __future__ import annotations
