@@ -114,15 +114,18 @@ def figure_card_html(
     number: int | None,
     conflict: bool = False,
     anchor: str = "",
+    closest: bool = False,
 ) -> str:
-    """The figure as written, what it counts, its date; its source opens the passage."""
+    """The figure as written, what it counts, its date; its source opens the passage. A card in
+    a conflict is amber; the closest figure under a decline is grey."""
     counts = figure.subject or figure.unit or ""
     source = html.escape(figure.doc_id)
     if passage is not None:
         line = source_line(passage, number, with_date=False, link=False)
         source = f'<a href="#{anchor}-{number}">{line}</a>' if anchor else line
+    kind = " rq-conflict" if conflict else " rq-closest" if closest else ""
     return (
-        f'<div class="rq-card{" rq-conflict" if conflict else ""}">'
+        f'<div class="rq-card{kind}">'
         f'<div class="rq-value">{html.escape(figure.text)}</div>'
         f'<div class="rq-subject">{html.escape(counts)}</div>'
         f'<div class="rq-meta">as of <strong>{format_date(figure.as_of)}</strong> · {source}'
@@ -218,8 +221,7 @@ def mark_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 def closest_html(figure: Figure, passages: Sequence[Passage], anchor: str = "") -> str:
     """Under a decline: the closest figure found, plainly marked as not the answer."""
-    card = figure_card_html(figure, *_passage_of(figure, passages), anchor=anchor)
-    card = card.replace('class="rq-card"', 'class="rq-card rq-closest"', 1)
+    card = figure_card_html(figure, *_passage_of(figure, passages), anchor=anchor, closest=True)
     return '<div class="rq-closest-head">Closest figure found — not the answer</div>' + card
 
 
