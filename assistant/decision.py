@@ -1,4 +1,4 @@
-"""The fitted decision: how likely each figure candidate is the answer, and whether to give it.
+"""Stage 6, score: how likely each figure candidate is the answer (the fitted decision model).
 
 A logistic regression over assistant/features.py's rows, fitted on the dev splits of the eval sets
 by `python -m eval.fit_decision` and saved as assistant/decision_model.json (coefficients, the
@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.features import FEATURES
+from assistant.collect import Candidate
+from assistant.features import FEATURES, candidate_rows
+from assistant.question import Question
 
 MODEL_PATH = Path(__file__).with_name("decision_model.json")
 MODEL_VERSION = 1
@@ -85,6 +87,25 @@ class DecisionModel:
     def calibrated(self, raw: np.ndarray) -> np.ndarray:
         """Raw probabilities mapped to the share right on dev (isotonic, so order is kept)."""
         return np.interp(raw, self.calibration_x, self.calibration_y)
+
+
+@dataclass(frozen=True)
+class Scored:
+    ranked: tuple[Candidate, ...]  # best first by the model
+    chances: tuple[float, ...]  # calibrated, one per ranked candidate
+
+
+def score_candidates(
+    model: DecisionModel, question: Question, candidates: tuple[Candidate, ...]
+) -> Scored:
+    """Candidates best first by the fitted model, each with its calibrated chance of being the
+    answer."""
+    if not candidates:
+        return Scored((), ())
+    raw = model.raw(candidate_rows(question, list(candidates)))
+    order = np.argsort(-raw, kind="stable")
+    chances = model.calibrated(raw[order])
+    return Scored(tuple(candidates[i] for i in order), tuple(round(float(c), 4) for c in chances))
 
 
 @cache

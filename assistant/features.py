@@ -13,10 +13,10 @@ import re
 
 import numpy as np
 
+from assistant.collect import Candidate
 from assistant.question import Question
 from assistant.ranking import (
     MONEY_UNITS,
-    Candidate,
     change_fit,
     context_terms,
     unit_fit,
@@ -24,6 +24,7 @@ from assistant.ranking import (
     whole_of,
     words_fit,
 )
+from assistant.tuning import CONTEXT_WORDS, LEAD_CHARS, NEAR_WORDS
 from index.keyword import tokenize
 from index.types import Figure
 
@@ -50,7 +51,6 @@ _BASELINE = re.compile(
     r"\W*([a-z]+\W+){0,2}$",
     re.IGNORECASE,
 )
-_LEAD_CHARS = 60  # of the clause before a figure, read for 'from' / 'to'
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _TARGET = re.compile(r"\b(target(ed|s)?|goal|aim(s|ed)?|plan(s|ned)?|expect(s|ed)?|forecast|"
                      r"project(ed|ion)|intend(s|ed)?|by\s+20\d\d)\b", re.IGNORECASE)  # fmt: skip
@@ -103,7 +103,7 @@ def _row(
     asks: dict[str, bool],
 ) -> list[float]:
     f, s = c.figure, c.sentence
-    clause = context_terms(f, 4, clause=True)
+    clause = context_terms(f, NEAR_WORDS, clause=True)
     lead, after = _clause_around(f)
     clause_text = f"{lead} {after}"
     asked_year = str(q.time.year) if q.time is not None and q.time.year else None
@@ -144,7 +144,7 @@ def _row(
         "is_follow_up": float(q.is_follow_up),
         "clause_idf": _share(weights, clause),
         "sentence_idf": _share(weights, set(tokenize(s.text))),
-        "context_idf": _share(weights, context_terms(f, 8)),
+        "context_idf": _share(weights, context_terms(f, CONTEXT_WORDS)),
         "is_unitless_decimal": float(not unit and not f.value.is_integer()),
         "asks_score": float(asks["score"]),
         "asks_score_unitless": float(asks["score"] and not unit and not is_percent),
@@ -155,8 +155,8 @@ def _row(
         "asks_rank": float(asks["rank"]),
         "is_rank": float(unit == "rank"),
         "asks_rank_is_rank": float(asks["rank"] and unit == "rank"),
-        "is_new_value": float(bool(_NEW_VALUE.search(lead[-_LEAD_CHARS:]))),
-        "is_baseline": float(bool(_BASELINE.search(lead[-_LEAD_CHARS:]))),
+        "is_new_value": float(bool(_NEW_VALUE.search(lead[-LEAD_CHARS:]))),
+        "is_baseline": float(bool(_BASELINE.search(lead[-LEAD_CHARS:]))),
         "asked_year_in_clause": float(asked_year is not None and asked_year in clause_years),
         "asked_year_in_sentence": float(asked_year is not None and asked_year in s.text),
         "other_year_in_clause": float(bool(clause_years - {asked_year})),

@@ -1,120 +1,42 @@
-"""Score the sentences and figures of retrieved passages against a question.
+"""The hand-set fit of a figure to a question: its unit, its date, its neighbouring words.
 
-Each candidate sentence gets a `support` in 0..1 (does this sentence answer the question?) from
-its meaning (embedding cosine), its words (stemmed overlap with the question) and how much of the
-question the passages cover at all. Figures add what the question asks of a number: its unit, its
-date, whether it is a change. The weights are few and stated here; the abstention threshold on
-`support` is calibrated on the eval set's dev split (see `Settings.abstain_below`).
+These fits rank the candidates the collect stage gathers (`Candidate.score`) and several of
+them are features of the fitted decision model; their weights are in assistant/tuning.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
 
 from assistant.question import Question
-from index.figures import extract_figures
+from assistant.tuning import (
+    CHANGE_FIT,
+    CONTEXT_WORDS,
+    CONTEXT_WORDS_FIT,
+    COUNTED_NOUN_FIT,
+    FOCUS_WORDS_FIT,
+    MONEY_FIT,
+    NEAR_WORDS,
+    NEAR_WORDS_FIT,
+    NOT_MONEY_FIT,
+    NOT_PERCENT_FIT,
+    OTHER_NOUN_FIT,
+    PERCENT_FIT,
+    PERCENT_FOR_COUNT_FIT,
+    REVIEW_DAYS,
+    SAME_QUANTITY_OVERLAP,
+    SUBJECT_WORDS_FIT,
+    UNASKED_CHANGE_FIT,
+    VALUE_IN_QUESTION_FIT,
+)
 from index.keyword import tokenize
-from index.sentences import sentence_spans
 from index.types import Figure, Passage
 
-W_DENSE, W_WORDS, W_COVERAGE = 0.5, 0.3, 0.2
 _NUMBER = re.compile(r"\d")
 _JOINED = re.compile(r"\b(?:and|but|while|whereas)\b")
-_CONTEXT_WORDS = 8
-_NEAR_WORDS = 4
 MONEY_UNITS = ("vnd", "usd", "eur")
 SYMBOL_UNITS = ("%", "points", *MONEY_UNITS)  # units that are not a counted noun
-
-
-@dataclass
-class Sentence:
-    passage: int  # index into the retrieved passages
-    text: str
-    span: tuple[int, int]  # in the passage text
-    dense: float = 0.0
-    words: float = 0.0
-    support: float = 0.0
-
-
-@dataclass
-class Candidate:
-    figure: Figure
-    sentence: Sentence
-    score: float
-    time_fit: float  # 1 in the asked time, 0 none asked, -1 off it, -2 nowhere near it
-
-
-def sentences_of(passages: list[Passage]) -> list[Sentence]:
-    """Every sentence of every passage, the same sentence in overlapping chunks kept once."""
-    seen: set[tuple[str, str]] = set()
-    found = []
-    for i, passage in enumerate(passages):
-        for start, end in sentence_spans(passage.text):
-            text = passage.text[start:end]
-            key = (passage.doc_id, text)
-            if key in seen:
-                continue
-            seen.add(key)
-            found.append(Sentence(i, text, (start, end)))
-    return found
-
-
-def score_sentences(
-    question: Question,
-    question_vector: np.ndarray,
-    sentence_vectors: np.ndarray,
-    sentences: list[Sentence],
-) -> None:
-    """Fill in `dense`, `words` and `support` of each sentence. Coverage is the share of the
-    question's words found anywhere in the sentences (that is, in the retrieved passages)."""
-    terms = set(question.terms)
-    stems = [set(tokenize(s.text)) for s in sentences]
-    seen = set().union(*stems)
-    coverage = len(terms & seen) / len(terms) if terms else 0.0
-    for sentence, vector, words in zip(sentences, sentence_vectors, stems, strict=True):
-        sentence.dense = max(0.0, float(vector @ question_vector))
-        sentence.words = len(terms & words) / len(terms) if terms else 0.0
-        sentence.support = (
-            W_DENSE * sentence.dense + W_WORDS * sentence.words + W_COVERAGE * coverage
-        )
-
-
-def figure_candidates(
-    question: Question, sentences: list[Sentence], passages: list[Passage]
-) -> list[Candidate]:
-    """Every figure in the scored sentences, best first."""
-    candidates = []
-    for sentence in sentences:
-        if not _NUMBER.search(sentence.text):
-            continue
-        passage = passages[sentence.passage]
-        figures = _figures_in(passage, sentence)
-        for figure in figures:
-            time_fit = _time_fit(question, figure, passage)
-            whole = whole_of(figure, figures)
-            score = sentence.support + _figure_fit(question, figure, whole) + 0.15 * time_fit
-            candidates.append(Candidate(figure, sentence, score, time_fit))
-    candidates.sort(key=lambda c: -c.score)
-    return candidates
-
-
-def _figures_in(passage: Passage, sentence: Sentence) -> list[Figure]:
-    """The stored figures of the sentence; extracted on the spot for passages without them."""
-    stored = [f for f in passage.figures if f.sentence == sentence.text]
-    if stored or passage.figures:
-        return stored
-    found = _extracted(sentence.text, passage.date, passage.doc_id, passage.id)
-    return [f.model_copy() for f in found]  # copies: the cached ones are shared
-
-
-@lru_cache(maxsize=4096)  # passages without figures come back question after question
-def _extracted(text: str, date, doc_id: str, passage_id: str) -> tuple[Figure, ...]:
-    return tuple(extract_figures(text, date, doc_id, passage_id))
 
 
 def whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
@@ -126,13 +48,14 @@ def whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:
     )
 
 
-def _figure_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
+def figure_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
     """How well the figure's kind, subject and neighbouring words match the question."""
     return (
         unit_fit(question, figure)
         + change_fit(question, figure)
         + words_fit(question, figure, whole)
-        - (0.3 if value_in_question(figure, question) else 0.0)  # "in the first 10 months"
+        # "in the first 10 months": the question's own number
+        + (VALUE_IN_QUESTION_FIT if value_in_question(figure, question) else 0.0)
     )
 
 
@@ -145,16 +68,16 @@ def unit_fit(question: Question, figure: Figure) -> float:
         if question.is_follow_up:
             nouns |= set(question.focus)  # "and district clinics?" names what it counts
         if unit and unit not in SYMBOL_UNITS:
-            fit += 0.2 if _stem(unit) in nouns else -0.05
+            fit += COUNTED_NOUN_FIT if _stem(unit) in nouns else OTHER_NOUN_FIT
         elif not unit and nouns & set(tokenize(figure.subject or "")):
-            fit += 0.2  # "the number of documents ... was over 12.2 million"
+            fit += COUNTED_NOUN_FIT  # "the number of documents ... was over 12.2 million"
     ratio = unit == "%" or written_ratio(figure)
     if question.wants_percent and not question.counted:
-        fit += 0.15 if ratio else -0.3
+        fit += PERCENT_FIT if ratio else NOT_PERCENT_FIT
     elif question.counted and unit == "%":
-        fit -= 0.3
+        fit += PERCENT_FOR_COUNT_FIT
     if question.wants_money:
-        fit += 0.15 if unit in MONEY_UNITS else -0.05
+        fit += MONEY_FIT if unit in MONEY_UNITS else NOT_MONEY_FIT
     return fit
 
 
@@ -167,8 +90,8 @@ def written_ratio(figure: Figure) -> bool:
 
 def change_fit(question: Question, figure: Figure) -> float:
     if figure.change and not question.wants_change:
-        return -0.1
-    return 0.1 if question.wants_change and figure.change else 0.0
+        return UNASKED_CHANGE_FIT
+    return CHANGE_FIT if question.wants_change and figure.change else 0.0
 
 
 def words_fit(question: Question, figure: Figure, whole: Figure | None = None) -> float:
@@ -178,14 +101,14 @@ def words_fit(question: Question, figure: Figure, whole: Figure | None = None) -
     if not terms:
         return 0.0
     subject = set(tokenize(figure.subject or ""))
-    near = context_terms(figure, _NEAR_WORDS, clause=True)
+    near = context_terms(figure, NEAR_WORDS, clause=True)
     if whole is not None:
-        near |= context_terms(whole, _NEAR_WORDS, clause=True)
-    fit = 0.25 * len(terms & subject) / len(subject) if subject else 0.0
-    fit += 0.3 * len(terms & near) / len(terms)
-    fit += 0.1 * len(terms & context_terms(figure, _CONTEXT_WORDS)) / len(terms)
+        near |= context_terms(whole, NEAR_WORDS, clause=True)
+    fit = SUBJECT_WORDS_FIT * len(terms & subject) / len(subject) if subject else 0.0
+    fit += NEAR_WORDS_FIT * len(terms & near) / len(terms)
+    fit += CONTEXT_WORDS_FIT * len(terms & context_terms(figure, CONTEXT_WORDS)) / len(terms)
     if question.is_follow_up and question.focus:  # its own words decide between figures
-        fit += 0.2 * len(set(question.focus) & (subject | near)) / len(question.focus)
+        fit += FOCUS_WORDS_FIT * len(set(question.focus) & (subject | near)) / len(question.focus)
     return fit
 
 
@@ -212,7 +135,7 @@ def value_in_question(figure: Figure, question: Question) -> bool:
     return bool(digits) and digits in re.findall(r"\d+", question.text.replace(",", ""))
 
 
-def _time_fit(question: Question, figure: Figure, passage: Passage) -> float:
+def time_fit(question: Question, figure: Figure, passage: Passage) -> float:
     """1 when the figure's date falls in the asked time, -1 when it does not, 0 if none asked."""
     span = question.time
     if span is None:
@@ -237,7 +160,7 @@ def _speaks_of_year(passage: Passage, year: int) -> bool:
 
 def _reviews_year(passage: Passage, year: int) -> bool:
     end = dt.date(year, 12, 31)
-    return passage.date is not None and end < passage.date <= end + dt.timedelta(days=183)
+    return passage.date is not None and end < passage.date <= end + dt.timedelta(days=REVIEW_DAYS)
 
 
 def _stem(word: str) -> str:
@@ -245,9 +168,8 @@ def _stem(word: str) -> str:
     return stems[0] if stems else word.lower()
 
 
-def same_quantity(a: Candidate, b: Candidate) -> bool:
+def same_quantity(fa: Figure, fb: Figure) -> bool:
     """Do two figures measure the same thing (so different values are a disagreement)?"""
-    fa, fb = a.figure, b.figure
     if (fa.unit or "").lower() != (fb.unit or "").lower():
         return False
     if fa.change != fb.change or (
@@ -257,4 +179,4 @@ def same_quantity(a: Candidate, b: Candidate) -> bool:
     sa, sb = set(tokenize(fa.subject or "")), set(tokenize(fb.subject or ""))
     if not sa or not sb:
         return False
-    return len(sa & sb) / min(len(sa), len(sb)) >= 0.5
+    return len(sa & sb) / min(len(sa), len(sb)) >= SAME_QUANTITY_OVERLAP

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answering import Assistant
+from assistant.collect import Candidate
 from assistant.decision import MODEL_PATH, MODEL_VERSION, DecisionModel
 from assistant.features import FEATURES, candidate_rows
 from assistant.question import Question
-from assistant.ranking import Candidate
 from assistant.retriever import Retriever
 from eval.run import (
     DEFAULT_SET,

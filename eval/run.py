@@ -196,10 +196,16 @@ def _trace_of(result: Result) -> dict:
         "wants_figure": bool(result.understood and result.understood.wants_figure),
         "read": [p.id for p in trace.passages],
         "candidates": [_traced(c, chance) for c, chance in ranked],
+        "removed": [
+            {**_traced(r.candidate, None), "reason": r.reason}
+            for r in (trace.constrained.removed if trace.constrained else ())[:TRACED_CANDIDATES]
+        ],
+        "decision": trace.decision.kind if trace.decision else None,
+        "reason": trace.decision.reason if trace.decision else "",
     }
 
 
-def _traced(candidate, chance: float) -> dict:
+def _traced(candidate, chance: float | None) -> dict:
     f = candidate.figure
     return {"text": f.text, "value": f.value, "chance": chance, "passage": f.chunk_id}
 

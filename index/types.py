@@ -175,6 +175,27 @@ class Filters(BaseModel):
         return not (self.doc_ids is not None or self.date_from or self.date_to or self.language)
 
 
+class Quote(BaseModel):
+    """A sentence an answer quotes, verbatim, with where it stands."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "To date, more than 76 million electronic chip-embedded citizen "
+                    "identification cards have been issued to citizens.",
+                    "passage_id": "000_09fe290d33704444#0004",
+                    "span": [0, 121],
+                }
+            ]
+        }
+    )
+
+    text: str = Field(description="The sentence as written in the passage")
+    passage_id: str = Field(description="The passage it is quoted from; also in `citations`")
+    span: tuple[int, int] = Field(description="Its characters in that passage's `text`")
+
+
 class Answer(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -213,4 +234,12 @@ class Answer(BaseModel):
         None,
         description="For a decline: the closest figure found, which is NOT the answer (another "
         "place, time or quantity, or too unlikely); its passage is cited",
+    )
+    quotes: list[Quote] = Field(
+        default_factory=list,
+        description="The sentences the answer quotes, in the order of the text (empty for a "
+        "decline)",
+    )
+    reason: str | None = Field(
+        None, description="For a decline: why, in words ('no document mentions Hanoi')"
     )

@@ -139,3 +139,30 @@ def test_a_question_about_one_place_is_not_answered_with_another_places_figure(a
     # the place named just before the figure meets the constraint: the VND figure stays a candidate
     assert named.trace.ranked and named.trace.ranked[0].figure.unit == "VND"
     assert "do not mention" not in named.answer.text
+
+
+def test_the_trace_holds_each_stage_record_and_the_answer_quotes_its_sentences(assistant):
+    question = "How many land-use certificates are stored in Quang Ninh province?"
+    result = assistant.ask(question, trace=True)
+    trace = result.trace
+    # collect: every candidate comes from a collected sentence of a passage read
+    assert trace.collected.candidates and trace.collected.sentences
+    assert {c.sentence for c in trace.collected.candidates} <= set(trace.collected.sentences)
+    # constraints: what is kept and what is removed (with why) partition what was collected
+    kept, removed = trace.constrained.kept, trace.constrained.removed
+    assert len(kept) + len(removed) == len(trace.collected.candidates)
+    assert removed and all("Quang Ninh" in r.reason for r in removed)
+    # score ranks the kept ones; decide declines and names the failed constraint
+    assert sorted(map(id, trace.scored.ranked)) == sorted(map(id, kept))
+    assert trace.decision.kind == "decline" and trace.decision.reason == result.answer.reason
+    with pytest.raises(AttributeError):  # records are frozen: no stage edits another's
+        trace.decision.kind = "figure"
+    answered = assistant.ask("How many land-use certificates are stored as electronic records?")
+    quotes = answered.answer.quotes
+    assert quotes and answered.answer.reason is None
+    for quote in quotes:
+        passage = next(p for p in answered.passages if p.id == quote.passage_id)
+        assert passage.text[quote.span[0] : quote.span[1]] == quote.text
+        assert quote.passage_id in answered.answer.citations and f"“{quote.text}”" in (
+            answered.answer.text
+        )

@@ -3,8 +3,9 @@
 import pytest
 
 from assistant.answering import Result, Trace
+from assistant.collect import Candidate, Sentence
+from assistant.constraints import Constrained
 from assistant.question import understand
-from assistant.ranking import Candidate, Sentence
 from eval.run import aggregate, expected_calibration_error, misses_by_stage, render_markdown
 from eval.stages import STAGES, is_right, miss_stage
 from index.figures import extract_figures
@@ -50,7 +51,7 @@ def _result(question: dict, passages, figures=(), abstained=False, candidates=()
     understood = understand(question["question"])
     return Result(
         question["question"], answer, list(passages)[:5], understood=understood,
-        trace=Trace(list(passages), list(candidates)),
+        trace=Trace(list(passages), constrained=Constrained(tuple(candidates))),
     )  # fmt: skip
 
 

@@ -6,16 +6,16 @@ import datetime as dt
 
 import pytest
 
-from index.types import Answer, Figure, Passage
+from index.types import Answer, Figure, Passage, Quote
 from ui.client import ApiClient, ApiUnavailable, Reply
 from ui.conversation import Exchange, conversation_markdown, history_for
 from ui.render import (
-    answer_html,
     closest_html,
     escape_markdown,
     figures_html,
     how_sure,
     mark_spans,
+    quotes_html,
     sources_html,
 )
 from ui.timeline import timeline_points
@@ -41,13 +41,17 @@ def _passage(pid: str, title: str, text: str = "", figures=(), **extra) -> Passa
     )  # fmt: skip
 
 
-def test_answer_html_escapes_text_and_links_citations_to_their_passages():
-    rendered = answer_html(f"- **more than 76 million** cards [1]: “{XSS}”\n\nsee [2]", "rq-a")
+def test_quotes_html_escapes_each_quote_and_links_it_to_its_passage():
+    passages = [_passage("a#0001", "A"), _passage("b#0002", "B")]
+    quotes = [
+        Quote(text=f"Over 76 million cards {XSS}", passage_id="b#0002", span=(0, 30)),
+        Quote(text="A quote from a passage not shown", passage_id="c#0003", span=(0, 5)),
+    ]
+    rendered = quotes_html(quotes, passages, "rq-a")
     assert "<script>" not in rendered and "<img" not in rendered
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
-    assert "<strong>more than 76 million</strong>" in rendered
-    assert '<a class="rq-cite" href="#rq-a-1">[1]</a>' in rendered
-    assert rendered.count("<li>") == 1 and "<p>see" in rendered
+    assert '<a class="rq-cite" href="#rq-a-2">[2]</a>' in rendered
+    assert rendered.count("<p>") == 2 and rendered.count("rq-cite") == 1
 
 
 def test_mark_spans_escapes_inside_and_outside_and_merges_overlaps():

@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from index.types import Document, Figure, Passage
+from index.types import Document, Figure, Passage, Quote
 
 STYLE = """
 <style>
@@ -48,8 +48,6 @@ STYLE = """
 """
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:^=])")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
 def escape_markdown(text: str) -> str:
@@ -66,30 +64,16 @@ def document_label(document: Document) -> str:
     return f"{document.title} ({format_date(document.date)})"
 
 
-def answer_html(text: str, anchor: str = "") -> str:
-    """The API's answer text: its **bold** kept, each [n] a link opening passage n (see
-    `sources_html`, same `anchor`), everything else escaped."""
-    blocks: list[str] = []
-    items: list[str] = []
-    for line in text.splitlines():
-        body = _inline(line[2:] if line.startswith("- ") else line, anchor)
-        if line.startswith("- "):
-            items.append(f"<li>{body}</li>")
-            continue
-        if items:
-            blocks.append(f"<ul>{''.join(items)}</ul>")
-            items = []
-        if line.strip():
-            blocks.append(f"<p>{body}</p>")
-    if items:
-        blocks.append(f"<ul>{''.join(items)}</ul>")
+def quotes_html(quotes: Sequence[Quote], passages: Sequence[Passage], anchor: str = "") -> str:
+    """The answer's quoted sentences, escaped, each with a [n] link opening its passage (see
+    `sources_html`, same `anchor`)."""
+    numbers = {p.id: i for i, p in enumerate(passages, 1)}
+    blocks = []
+    for quote in quotes:
+        n = numbers.get(quote.passage_id)
+        cite = f' <a class="rq-cite" href="#{anchor}-{n}">[{n}]</a>' if n else ""
+        blocks.append(f"<p>“{html.escape(quote.text)}”{cite}</p>")
     return f'<div class="rq-answer">{"".join(blocks)}</div>'
-
-
-def _inline(line: str, anchor: str) -> str:
-    escaped = html.escape(line)
-    escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
-    return _CITATION.sub(rf'<a class="rq-cite" href="#{anchor}-\1">[\1]</a>', escaped)
 
 
 def source_line(

@@ -108,6 +108,22 @@ class ExplainedCandidate(BaseModel):
     passage_id: str
 
 
+class RemovedCandidate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"figure": _CANDIDATE_EXAMPLE["figure"],
+                 "passage_id": _CANDIDATE_EXAMPLE["passage_id"],
+                 "reason": "the passages with figures for this do not mention Ward 7"}
+            ]
+        }
+    )  # fmt: skip
+
+    figure: Figure
+    passage_id: str
+    reason: str = Field(description="The question's hard constraint it fails")
+
+
 class Explanation(BaseModel):
     """What each stage of answering produced (`explain: true`)."""
 
@@ -119,6 +135,7 @@ class Explanation(BaseModel):
                     "places": [], "names": [], "time": "by 2023",
                     "passages_read": ["000_09fe290d33704444#0004"],
                     "candidates": [_CANDIDATE_EXAMPLE],
+                    "removed": [], "decision": "figure", "reason": None,
                 }
             ]
         }
@@ -135,6 +152,15 @@ class Explanation(BaseModel):
         description=f"The best figure candidates that meet the question's hard constraints, "
         f"best first (at most {MAX_EXPLAINED})"
     )
+    removed: list[RemovedCandidate] = Field(
+        default_factory=list,
+        description=f"Figure candidates removed by a hard constraint (the wrong place, no money "
+        f"where money is asked, ...), in the order found (at most {MAX_EXPLAINED})",
+    )
+    decision: str | None = Field(
+        None, description="figure, sentence or decline; null when the question was not read"
+    )
+    reason: str | None = Field(None, description="For a decline: why")
 
     @classmethod
     def of(cls, result) -> Explanation:
@@ -152,7 +178,18 @@ class Explanation(BaseModel):
                 ExplainedCandidate(figure=c.figure, chance=chance, passage_id=c.figure.chunk_id)
                 for c, chance in ranked
             ],
+            removed=[
+                RemovedCandidate(figure=r.figure, passage_id=r.figure.chunk_id, reason=reason)
+                for r, reason in _removed(trace)[:MAX_EXPLAINED]
+            ],
+            decision=trace.decision.kind if trace.decision else None,
+            reason=(trace.decision.reason or None) if trace.decision else None,
         )
+
+
+def _removed(trace) -> list[tuple]:
+    removed = trace.constrained.removed if trace.constrained else ()
+    return [(r.candidate, r.reason) for r in removed]
 
 
 class AskResponse(BaseModel):

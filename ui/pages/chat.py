@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from assistant.feedback import MAX_COMMENT_CHARS
@@ -12,19 +10,18 @@ from ui import session
 from ui.client import ApiClient, ApiError, ApiProblem
 from ui.conversation import Exchange, conversation_markdown, history_for
 from ui.render import (
-    answer_html,
     closest_html,
     document_label,
     escape_markdown,
     figures_html,
     not_found_html,
+    quotes_html,
     sources_html,
 )
 from ui.timeline import timeline_chart, timeline_points
 
 EXCHANGES = "exchanges"
 PENDING = "pending_question"
-_QUOTE = re.compile(r"“([^”]{12,})”")
 
 
 def main() -> None:
@@ -155,7 +152,7 @@ def _show_answer(exchange: Exchange) -> None:
     reply = exchange.reply
     answer = reply.answer
     if answer.abstained:
-        st.html(not_found_html(answer.text))
+        st.html(not_found_html(_why(answer)))
         if answer.closest is not None:
             st.html(closest_html(answer.closest, reply.passages, _anchor(exchange.id)))
         _passage_list("Closest passages", reply.passages[:3], reply, exchange.id)
@@ -167,7 +164,7 @@ def _show_answer(exchange: Exchange) -> None:
                 answer.figures, reply.passages, conflict, _anchor(exchange.id), answer.confidence
             )
         )
-    st.html(answer_html(answer.text, _anchor(exchange.id)))
+    st.html(quotes_html(answer.quotes, reply.passages, _anchor(exchange.id)))
     points = timeline_points(answer.figures, reply.passages)
     if points:
         st.caption(
@@ -199,13 +196,14 @@ def _anchor(exchange_id: str) -> str:
 def _highlights(reply, passage: Passage) -> list[tuple[int, int]]:
     """The spans of the answer's figures in this passage; else its quoted sentences."""
     spans = [f.span for f in reply.answer.figures if f.chunk_id == passage.id]
-    if spans:
-        return spans
-    for quote in _QUOTE.findall(reply.answer.text):
-        at = passage.text.find(quote)
-        if at >= 0:
-            spans.append((at, at + len(quote)))
-    return spans
+    return spans or [q.span for q in reply.answer.quotes if q.passage_id == passage.id]
+
+
+def _why(answer) -> str:
+    """A decline's reason as a sentence; the answer's text when it gives none."""
+    if not answer.reason:
+        return answer.text
+    return f"{answer.reason[0].upper()}{answer.reason[1:]}."
 
 
 def _feedback(exchange: Exchange) -> None:
