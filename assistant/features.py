@@ -104,7 +104,7 @@ def _row(
 ) -> list[float]:
     f, s = c.figure, c.sentence
     clause = context_terms(f, NEAR_WORDS, clause=True)
-    lead, after = _clause_around(f)
+    lead, after = clause_around(f)
     clause_text = f"{lead} {after}"
     asked_year = str(q.time.year) if q.time is not None and q.time.year else None
     clause_years = set(m.group() for m in _YEAR.finditer(clause_text))
@@ -164,7 +164,7 @@ def _row(
     return [values[name] for name in FEATURES]
 
 
-def _clause_around(f: Figure) -> tuple[str, str]:
+def clause_around(f: Figure) -> tuple[str, str]:
     """The words of the figure's clause before it ('fell from 444 to' before '417') and after it,
     up to the nearest comma, semicolon or bracket."""
     start = f.sentence.find(f.text)

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from index.figures import ISO_CURRENCIES
 from index.keyword import tokenize
 
 _FIGURE_CUES = re.compile(
@@ -137,7 +138,7 @@ def _read(text: str, newest: dt.date | None) -> Question:
         search_text=text,
         wants_figure=bool(_FIGURE_CUES.search(text)),
         wants_percent=bool(_PERCENT_CUES.search(text)),
-        wants_money=bool(_MONEY_CUES.search(text)),
+        wants_money=bool(_MONEY_CUES.search(text)) or _names_a_currency(text),
         wants_change=bool(_CHANGE_CUES.search(text)),
         counted=counted.group(1).lower() if counted else None,
         terms=(terms := tuple(dict.fromkeys(tokenize(_FRAME.sub(" ", _strip_time(text)))))),
@@ -180,6 +181,11 @@ def _span(match: re.Match) -> TimeSpan:
     # "by 2023" asks for the count as it stood in 2023, not for one from years before
     start = dt.date(year, 1, 1) if by else start
     return TimeSpan(start, end, by, match.group(0).strip(), year)
+
+
+def _names_a_currency(text: str) -> bool:
+    """'How many DKK ...', 'in NZD': an ISO currency code, in capitals."""
+    return any(word in ISO_CURRENCIES for word in re.findall(r"\b[A-Z]{3}\b", text))
 
 
 def _names(text: str) -> tuple[str, ...]:

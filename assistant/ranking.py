@@ -30,13 +30,13 @@ from assistant.tuning import (
     UNASKED_CHANGE_FIT,
     VALUE_IN_QUESTION_FIT,
 )
+from index.figures import MONEY_UNITS
 from index.keyword import tokenize
 from index.types import Figure, Passage
 
 _NUMBER = re.compile(r"\d")
 _JOINED = re.compile(r"\b(?:and|but|while|whereas)\b")
-MONEY_UNITS = ("vnd", "usd", "eur")
-SYMBOL_UNITS = ("%", "points", *MONEY_UNITS)  # units that are not a counted noun
+SYMBOL_UNITS = frozenset({"%", "points", *MONEY_UNITS})  # units that are not a counted noun
 
 
 def whole_of(figure: Figure, siblings: list[Figure]) -> Figure | None:

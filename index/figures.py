@@ -45,6 +45,17 @@ _BIG_SCALES = {"hundred", "thousand", "million", "billion", "trillion"}
 _SHORT_SCALES = {"k", "m", "b"}  # only when written against the number: "76m", "$3b"
 _CURRENCY = {"vnd": "VND", "vnđ": "VND", "dong": "VND", "đồng": "VND", "usd": "USD",
              "dollars": "USD", "dollar": "USD", "eur": "EUR", "euros": "EUR"}  # fmt: skip
+# ISO 4217 codes, read as money only in capitals ("DKK 1.05 billion"; not "try 5 times")
+ISO_CURRENCIES = frozenset({
+    "VND", "USD", "EUR", "GBP", "JPY", "CNY", "KRW", "SGD", "HKD", "TWD", "DKK", "SEK", "NOK",
+    "ISK", "CHF", "PLN", "CZK", "HUF", "RON", "BGN", "UAH", "RUB", "TRY", "ILS", "AUD", "NZD",
+    "CAD", "MXN", "BRL", "ARS", "CLP", "COP", "PEN", "UYU", "INR", "PKR", "BDT", "LKR", "NPR",
+    "MYR", "THB", "IDR", "KHR", "LAK", "MMK", "MNT", "KZT", "UZS", "AED", "SAR", "QAR", "KWD",
+    "EGP", "MAD", "NGN", "GHS", "KES", "UGX", "TZS", "RWF", "ETB", "ZAR",
+})  # fmt: skip
+MONEY_UNITS = frozenset(code.lower() for code in ISO_CURRENCIES)  # Figure.unit, lowercased
+_CURRENCY_SYMBOLS = {"$": "USD", "₫": "VND", "đ": "VND", "€": "EUR", "£": "GBP", "₩": "KRW",
+                     "₹": "INR"}  # fmt: skip
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
 _MONTHS["sept"] = 9
@@ -287,9 +298,28 @@ def _read_rank(tokens: list[_Token], i: int) -> _Reading | None:
         and not in_table
         and not (before & _RANK_WORDS)
         and after[0] not in ("place", "position")
+        and not _bare_rank(tokens, i)
     ):
         return None
     return _Reading(i, last, float(tok.text), unit="rank", of_total=of_total)
+
+
+_RANK_CONTEXT = re.compile(r"^(rank\w*|places?|positions?|top|spots?|table|league)$")
+_AFTER_BARE_RANK = {"with", "in", "among", "globally", "overall", "worldwide", "and", "behind",
+                    "ahead", "after", "on", "out"}  # fmt: skip
+_BEFORE_BARE_RANK = {"to", "from", "held", "holds", "hold", "was", "is", "at", "remained"}
+
+
+def _bare_rank(tokens: list[_Token], i: int) -> bool:
+    """'rose three places to 8th,', 'Da Nang 8th with 87.72%' in a sentence that ranks: an
+    ordinal that qualifies no noun (not 'the 3rd meeting'), after 'to', 'held' ... or in a
+    sentence about ranks or places."""
+    nxt = _at(tokens, i + 2)
+    if nxt is not None and nxt.kind == "word" and nxt.low not in _AFTER_BARE_RANK:
+        return False
+    if _word_at(tokens, i - 1) in _BEFORE_BARE_RANK:
+        return True
+    return any(t.kind == "word" and _RANK_CONTEXT.match(t.low) for t in tokens)
 
 
 def _identifier_end(tokens: list[_Token], i: int) -> int | None:
@@ -297,7 +327,7 @@ def _identifier_end(tokens: list[_Token], i: int) -> int | None:
     tok, prev, nxt = tokens[i], _at(tokens, i - 1), _at(tokens, i + 1)
     if nxt and _adjacent(tok, nxt) and nxt.kind == "word" and nxt.low in _ORDINAL_SUFFIXES:
         return i + 2  # 3rd, 10th
-    if prev and _adjacent(prev, tok) and prev.kind == "word" and prev.low not in _CURRENCY:
+    if prev and _adjacent(prev, tok) and prev.kind == "word" and not _currency_word(prev):
         return i + 1  # G20, US3 (an id glued to letters)
     if _glued_code_letter(tok, nxt):
         return i + 2  # 5G, 3D
@@ -305,11 +335,13 @@ def _identifier_end(tokens: list[_Token], i: int) -> int | None:
         before = _at(tokens, i - 2)
         if before and before.kind == "word" and _adjacent(before, prev):
             return i + 1  # COVID-19, VNeID-2
-    if prev and prev.text in ("#", "№", "+"):
+    if prev and prev.text in ("#", "№"):
         return _skip_number_run(tokens, i)
+    if prev and prev.text == "+" and (_num_at(tokens, i + 1) or _word_at(tokens, i - 2) == "call"):
+        return _skip_number_run(tokens, i)  # +84 24 3822 ...: a phone number
     if _is_slash_code(tokens, i):
         return _skip_code(tokens, i)
-    if nxt and nxt.text == ":" and _adjacent(tok, nxt) and _num_at(tokens, i + 2):
+    if _is_clock(tokens, i):
         return i + 3  # 9:30
     if _is_clock_time(tok, nxt):
         return i + 2
@@ -512,8 +544,8 @@ def _read_unit_symbol(tokens: list[_Token], r: _Reading) -> None:
         r.unit, r.last = "points", r.last + 2
     elif low in ("points", "pp", "ppt", "ppts"):
         r.unit, r.last = "points", r.last + 1
-    elif low in _CURRENCY:
-        r.unit, r.last = _CURRENCY[low], r.last + 1
+    elif _currency_word(nxt):
+        r.unit, r.last = _currency_word(nxt), r.last + 1
         if low in ("dollars", "dollar") and _word_at(tokens, r.first - 1) == "us":
             r.first -= 1
     elif low == "us" and _word_at(tokens, r.last + 2) in ("dollars", "dollar"):
@@ -597,7 +629,12 @@ def _read_qualifier(tokens: list[_Token], r: _Reading) -> None:
 
 
 def _read_change(tokens: list[_Token], r: _Reading) -> None:
-    """'up 12%', 'an increase of 3.4 points', 'cut costs by 30%', '8 units were abolished'."""
+    """'up 12%', 'an increase of 3.4 points', 'cut costs by 30%', '8 units were abolished',
+    '+2.8' (a signed cell of a table of changes)."""
+    sign = _at(tokens, r.first - 1)
+    if sign and sign.text == "+" and _adjacent(sign, tokens[r.first]):
+        r.first, r.change = r.first - 1, "increase"
+        return
     j = r.first - 1
     while j >= 0 and tokens[j].kind == "word" and tokens[j].low in _CHANGE_LINKS:
         j -= 1
@@ -633,7 +670,17 @@ def _read_change(tokens: list[_Token], r: _Reading) -> None:
 def _glued_code_letter(tok: _Token, nxt: _Token | None) -> bool:
     return bool(
         nxt and _adjacent(tok, nxt) and nxt.kind == "word" and nxt.text.isupper()
-        and nxt.low not in _SCALES and nxt.low not in _CURRENCY
+        and nxt.low not in _SCALES and not _currency_word(nxt)
+    )  # fmt: skip
+
+
+def _is_clock(tokens: list[_Token], i: int) -> bool:
+    """'9:30', 'ISO 9001:2015': numbers joined by a colon; not '2024: 80%' (a year heading a
+    figure, the colon followed by a space)."""
+    tok, colon, after = tokens[i], _at(tokens, i + 1), _at(tokens, i + 2)
+    return bool(
+        colon and colon.text == ":" and after and after.kind == "num"
+        and _adjacent(tok, colon) and _adjacent(colon, after)
     )  # fmt: skip
 
 
@@ -705,7 +752,7 @@ def _after_identifier_word(tokens: list[_Token], i: int) -> bool:
         j > 0
         and word.text[0].isupper()
         and word.low not in _MONTHS
-        and word.low not in _CURRENCY
+        and not _currency_word(word)
         and word.text.upper() != word.text
         and "'" not in word.text
         and "’" not in word.text
@@ -782,10 +829,19 @@ def _parse_digits(text: str, money: bool) -> float | None:
     return None
 
 
+def _currency_word(tok: _Token | None) -> str | None:
+    """'VND' for 'dong', 'DKK' for 'DKK'; None for a word that is not a currency."""
+    if tok is None or tok.kind != "word":
+        return None
+    if tok.low in _CURRENCY:
+        return _CURRENCY[tok.low]
+    return tok.text if tok.text in ISO_CURRENCIES else None
+
+
 def _money_context(tokens: list[_Token], i: int) -> bool:
     if _currency_before(tokens, i):
         return True
-    return any(tok.low in _CURRENCY for tok in tokens[i + 1 : i + 3])
+    return any(_currency_word(tok) for tok in tokens[i + 1 : i + 3])
 
 
 def _currency_before(tokens: list[_Token], i: int) -> tuple[str, int] | None:
@@ -798,12 +854,11 @@ def _currency_before(tokens: list[_Token], i: int) -> tuple[str, int] | None:
         if us and us.low == "us" and _adjacent(us, prev):
             return "USD", i - 2
         return "USD", i - 1
-    if prev.text in ("₫", "đ"):
-        return "VND", i - 1
-    if prev.text == "€":
-        return "EUR", i - 1
-    if prev.kind == "word" and prev.low in ("vnd", "vnđ", "usd", "eur"):
-        return _CURRENCY[prev.low], i - 1
+    if prev.text in _CURRENCY_SYMBOLS:
+        return _CURRENCY_SYMBOLS[prev.text], i - 1
+    code = _currency_word(prev)
+    if code and prev.low not in ("dong", "đồng", "dollars", "dollar", "euros"):  # these follow
+        return code, i - 1
     return None
 
 
@@ -953,7 +1008,7 @@ def _phrase_before(tokens: list[_Token], first: int) -> tuple[int, int]:
         tok = tokens[start - 1]
         if tok.kind == "sym" and tok.text not in "-‐'’":
             break
-        if tok.kind == "num" or tok.low in _SCALES or tok.low in _CURRENCY:
+        if tok.kind == "num" or tok.low in _SCALES or _currency_word(tok):
             break
         if tok.kind == "word" and tok.low in _PHRASE_STOP and tok.low not in ("of", "the"):
             break

@@ -89,7 +89,11 @@ class Figure(BaseModel):
         "exact",
         description="exact, more_than, over, nearly, about, up_to, at_least, less_than, range",
     )
-    unit: str | None = Field(None, description="%, points, VND, USD, or the counted noun")
+    unit: str | None = Field(
+        None,
+        description="%, points, rank, an ISO 4217 currency code (VND, USD, DKK, ...), or the "
+        "counted noun",
+    )
     of_total: float | None = Field(None, description="63 for '53/63 localities'")
     value_max: float | None = Field(None, description="High end of a range ('10-15%' -> 15)")
     change: str | None = Field(None, description="'increase' or 'decrease' for 'up 12%' and such")

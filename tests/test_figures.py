@@ -82,6 +82,9 @@ def test_a_part_takes_its_whole_as_total_unit_and_subject():
         "Project 06 and Level 4 services were discussed at 9:30.",
         "COVID-19 slowed the 2019-20 programme.",
         "Revenue rose in the first half of 2023 and in the half-year to June.",
+        "The centre was certified under ISO 9001:2015.",
+        "Call +84 24 3823 4567 for help.",
+        "In the 21st century the portal locks the 2nd account at the 3rd try.",
     ],
 )
 def test_identifiers_are_not_figures(sentence):
@@ -95,11 +98,15 @@ def test_identifiers_are_not_figures(sentence):
         ("The province rose to 11th of 63 provinces.", "11th of 63", 11, 63),
         ("It finished in 3rd place among the states.", "3rd", 3, None),
         ("Home affairs | 25.6 | 94.0% | 7th", "7th", 7, None),
+        ("Lithuania rose three places to 8th, with 85.9 points.", "8th", 8, None),
+        ("Kazakhstan held 5th.", "5th", 5, None),
+        ("Can Tho ranks 6th with 88.4%, and Da Nang 8th with 87.7%.", "6th", 6, None),
     ],
 )
 def test_a_rank_or_position_is_a_figure_with_unit_rank(sentence, text, value, of_total):
-    [rank] = [f for f in extract_from_sentence(sentence, DOC_DATE) if f.unit == "rank"]
+    rank, *others = [f for f in extract_from_sentence(sentence, DOC_DATE) if f.unit == "rank"]
     assert (rank.text, rank.value, rank.of_total) == (text, value, of_total)
+    assert [f.text for f in others] == (["8th"] if "Da Nang 8th" in sentence else [])
 
 
 def test_as_of_comes_from_the_sentence_else_the_document():
@@ -135,3 +142,26 @@ def test_a_year_after_the_documents_is_a_date_only_when_a_time_word_leads_to_it(
     assert [(f.text, f.as_of) for f in counters] == [("15", DOC_DATE)]
     target = extract_from_sentence("By 2030 the city plans 500 counters.", DOC_DATE)
     assert [(f.text, f.as_of) for f in target] == [("500", dt.date(2030, 12, 31))]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "text", "value", "unit"),
+    [
+        ("Realised savings reached DKK 1.05 billion by mid-2024.", "DKK 1.05 billion", 1.05e9,
+         "DKK"),
+        ("The chief executive earned NZD 465,000 a year.", "NZD 465,000", 465000, "NZD"),
+        ("Collections reached 97.3 billion KES in 2023.", "97.3 billion KES", 97.3e9, "KES"),
+        ("The contract is worth £2 million.", "£2 million", 2e6, "GBP"),
+    ],
+)  # fmt: skip
+def test_money_in_any_iso_currency_code_or_symbol(sentence, text, value, unit):
+    money = [f for f in extract_from_sentence(sentence, DOC_DATE) if f.unit == unit]
+    assert [(f.text, f.value) for f in money] == [(text, value)]
+
+
+def test_a_year_heading_a_figure_is_not_a_clock_time_and_a_plus_sign_is_an_increase():
+    target = extract_from_sentence("Target for 2024: 80% of dossiers submitted online.", DOC_DATE)
+    assert [(f.text, f.value, f.as_of) for f in target] == [("80%", 80, dt.date(2024, 12, 31))]
+    cells = extract_from_sentence("| Islands | 3.3 | 58.9% | +24.1% |", DOC_DATE)
+    assert [(f.text, f.change) for f in cells][-1] == ("+24.1%", "increase")
+    assert [f.change for f in cells][:2] == [None, None]
