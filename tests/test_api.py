@@ -151,6 +151,7 @@ def test_ask_explains_how_it_answered_only_when_asked(server):
     best = explained["candidates"][0]
     assert best["figure"]["text"] == data["answer"]["figures"][0]["text"]
     assert best["passage_id"] in explained["passages_read"]
+    assert best["slots"]["measure"] and explained["question_slots"] is not None
     assert explained["decision"] in ("figure", "sentence", "decline")
     placed = {"question": "How many land-use certificates are stored in Quang Ninh province?"}
     declined = httpx.post(f"{server.base_url}/v1/ask", json={**placed, "explain": True}).json()

@@ -14,7 +14,9 @@ from pydantic import (
 )
 
 from assistant.context import ENCODINGS
+from assistant.features import clause_around
 from assistant.feedback import FeedbackEntry
+from assistant.slots import Slots, figure_slots, question_slots
 from index.settings import Settings
 from index.types import Answer, Document, Figure, Filters, Passage
 
@@ -92,12 +94,36 @@ class AskRequest(BaseModel):
     )
 
 
+_SLOTS_EXAMPLE = {"measure": ["cards", "identification"], "event": ["issued"], "level": None,
+                  "year": 2023, "roles": []}  # fmt: skip
 _CANDIDATE_EXAMPLE = {
     "figure": {"value": 76000000, "text": "more than 76 million", "unit": "cards",
                "doc_id": "000_09fe290d33704444", "chunk_id": "000_09fe290d33704444#0004"},
     "chance": 0.63,
     "passage_id": "000_09fe290d33704444#0004",
+    "slots": _SLOTS_EXAMPLE,
 }  # fmt: skip
+
+
+class SlotReading(BaseModel):
+    """A figure or a question read into the same slots (assistant/slots.py)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SLOTS_EXAMPLE]})
+
+    measure: list[str] = Field(description="Words of what is counted or measured")
+    event: list[str] = Field(description="The verbs it belongs to ('issued', 'cut')")
+    level: str | None = Field(
+        description="national, international, province, district, commune, municipal or ministry"
+    )
+    year: int | None
+    roles: list[str] = Field(
+        description="target, average, score, total, baseline, rank, part, change"
+    )
+
+    @classmethod
+    def of(cls, slots: Slots) -> SlotReading:
+        return cls(measure=sorted(slots.measure), event=sorted(slots.event), level=slots.level,
+                   year=slots.year, roles=sorted(slots.roles))  # fmt: skip
 
 
 class ExplainedCandidate(BaseModel):
@@ -106,6 +132,7 @@ class ExplainedCandidate(BaseModel):
     figure: Figure
     chance: float = Field(description="Calibrated chance that this figure is the answer")
     passage_id: str
+    slots: SlotReading | None = Field(None, description="How the figure was read")
 
 
 class RemovedCandidate(BaseModel):
@@ -134,6 +161,7 @@ class Explanation(BaseModel):
                     "wants_figure": True, "wants_money": False, "wants_percent": False,
                     "places": [], "names": [], "time": "by 2023",
                     "passages_read": ["000_09fe290d33704444#0004"],
+                    "question_slots": {**_SLOTS_EXAMPLE, "event": []},
                     "candidates": [_CANDIDATE_EXAMPLE],
                     "removed": [], "decision": "figure", "reason": None,
                 }
@@ -148,6 +176,9 @@ class Explanation(BaseModel):
     names: list[str] = Field(description="Proper names the question asks about")
     time: str | None = Field(description="The time asked about, as written")
     passages_read: list[str] = Field(description="Ids of every passage read, best first")
+    question_slots: SlotReading | None = Field(
+        None, description="The question read into the slots its candidates are read into"
+    )
     candidates: list[ExplainedCandidate] = Field(
         description=f"The best figure candidates that meet the question's hard constraints, "
         f"best first (at most {MAX_EXPLAINED})"
@@ -174,8 +205,14 @@ class Explanation(BaseModel):
             names=list(q.names) if q else [],
             time=q.time.text if q and q.time else None,
             passages_read=[p.id for p in trace.passages],
+            question_slots=SlotReading.of(question_slots(q)) if q else None,
             candidates=[
-                ExplainedCandidate(figure=c.figure, chance=chance, passage_id=c.figure.chunk_id)
+                ExplainedCandidate(
+                    figure=c.figure,
+                    chance=chance,
+                    passage_id=c.figure.chunk_id,
+                    slots=SlotReading.of(figure_slots(c.figure, *clause_around(c.figure))),
+                )
                 for c, chance in ranked
             ],
             removed=[
