@@ -31,7 +31,8 @@ _MONEY_CUES = re.compile(r"\b(how\s+much\s+money|budget|cost|spend|spent|funding
 _CHANGE_CUES = re.compile(
     r"\b(increase|increased|rise|rose|grow|grew|growth|decrease|decreased|decline|fell|fall|"
     r"falls|drop|dropped|cut|reduce|reduced|reduction|change|changed|abolished|eliminated|"
-    r"scrapped|axed|removed|dissolved|by\s+how\s+much|by\s+how\s+many)\b",
+    r"scrapped|axed|removed|dissolved|gain|gained|climb|climbed|jump|jumped|by\s+how\s+much|"
+    r"by\s+how\s+many)\b",
     re.IGNORECASE,
 )
 _COUNTED = re.compile(r"\bhow\s+many\s+(?:[\w-]+\s+){0,3}?([a-z][\w-]*s)\b", re.IGNORECASE)

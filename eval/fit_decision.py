@@ -135,15 +135,16 @@ def choose_threshold(p: np.ndarray, right: np.ndarray, fallback: np.ndarray) -> 
     """The calibrated probability from which giving the best figure earns most on dev, end to
     end: a right figure +1, a wrong one -WRONG_ANSWER_COST, below it what the question gets
     without a figure (a quoted sentence or a decline)."""
-    order = np.argsort(-p)
-    figure = np.where(right[order] == 1, 1.0, -WRONG_ANSWER_COST)
-    # answering the first k by probability, the rest fall back
-    earned = np.concatenate([[0.0], np.cumsum(figure - fallback[order])])
+    gain = np.where(right == 1, 1.0, -WRONG_ANSWER_COST) - fallback
+    # A threshold answers every question at or above it: the isotonic map gives many the same
+    # probability, so the cut can only fall between distinct values, never inside a tie.
+    values = np.unique(p)[::-1]
+    earned = np.concatenate([[0.0], np.cumsum([gain[p == v].sum() for v in values])])
     k = int(np.argmax(earned))
     if k == 0:
         return 1.0
-    below = p[order][k] if k < len(p) else 0.0
-    return round(float((p[order][k - 1] + below) / 2), 4)
+    below = values[k] if k < len(values) else 0.0
+    return round(float((values[k - 1] + below) / 2), 6)
 
 
 def reliability(p: np.ndarray, right: np.ndarray) -> list[dict]:

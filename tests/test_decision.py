@@ -98,3 +98,13 @@ def test_the_reliability_table_bins_confidence_against_the_share_right():
     table = reliability(np.array([0.05, 0.08, 0.95, 0.92]), np.array([0, 0, 1, 0]))
     assert [row["n"] for row in table] == [2, 2]
     assert table[1]["right"] == 0.5 and table[1]["confidence"] == pytest.approx(0.935)
+
+
+def test_the_threshold_never_cuts_inside_a_tie_of_calibrated_chances():
+    # the isotonic map gives the middle three the same chance: answering any of them answers all
+    p = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    right = np.array([1, 1, 0, 0, 0])
+    cut = choose_threshold(p, right, np.zeros(5))
+    # answering the tie nets -1 (one right, two wrong): the cut is above it, not inside it
+    assert cut == pytest.approx(0.7)
+    assert choose_threshold(p, np.array([1, 1, 1, 0, 0]), np.zeros(5)) == pytest.approx(0.3)
