@@ -16,7 +16,9 @@ from index.keyword import tokenize
 
 _FIGURE_CUES = re.compile(
     r"\bwhat\b[\w\s'’-]{0,60}?\b(rate|percentage|share|proportion|number|amount|total|figure|"
-    r"count|fraction|ratio|budget|cost|spending|funding)\b|"
+    r"count|fraction|ratio|budget|cost|spending|funding|scored?|index|rating|rank|position|"
+    r"average|median|value|salary|income|revenue|price|fee|savings?|time)\b|"
+    r"\b(where|how)\b[\w\s'’-]{0,60}?\brank(ed)?\b|"
     r"\b(how\s+(many|much|often|long|far|big|large|high)|what\s+(percentage|percent|share|"
     r"proportion|portion|number|rate|ratio|amount|total|figure|level|value|count|fraction)|"
     r"number\s+of|percentage\s+of|how\s+many|share\s+of|rate\s+of|proportion\s+of|amount\s+of|"

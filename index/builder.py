@@ -17,14 +17,16 @@ from index.sentences import sentence_spans
 from index.settings import Settings
 from index.snapshot import Snapshot
 from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
+from index.tables import embedding_text, table_rows
 from index.types import Chunk, Document
 from index.vectors import choose_factory
 
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 9  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
+PIPELINE_VERSION = 10  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
 # 8: ranks ('ranked 7th', '11th of 63') are figures; 9: any ISO currency is money, '+2.8' an
-# increase, '2024: 80%' no clock time, ordinals after 'to' or in a sentence about ranks
+# increase, '2024: 80%' no clock time, ordinals after 'to' or in a sentence about ranks; 10: a table
+# cell's figure takes its column header and row label as subject, a row is encoded under its header
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,14 @@ def build_index(
         if engine == "ray":  # one Ray job for both: Ray starts once, each actor loads once
             with _stage(stages, "encode (ray)"):
                 vectors, sentence_vectors = _encode_with_ray(
-                    chunks, sentences, embedder, settings, bar
+                    chunks, sentence_texts(sentences, documents), embedder, settings, bar
                 )
         else:
             with _stage(stages, "encode chunks"):
                 vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
             with _stage(stages, "encode sentences"):
                 sentence_vectors = _encode_all(
-                    [text for _, text in sentences], embedder, bar, "embedding sentences"
+                    sentence_texts(sentences, documents), embedder, bar, "embedding sentences"
                 )
         with _stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
@@ -175,21 +177,26 @@ def distinct_sentences(chunks: list[Chunk]) -> list[tuple[str, str]]:
     return list(seen)
 
 
+def sentence_texts(sentences: list[tuple[str, str]], documents: list[Document]) -> list[str]:
+    """What each distinct sentence is encoded as: a table row with its header before it."""
+    tables = {d.id: table_rows(d.text) for d in documents}
+    return [embedding_text(text, tables[doc_id]) for doc_id, text in sentences]
+
+
 def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.ndarray:
     task = bar.add_task(label, total=len(texts))
     return embedder.encode(texts, progress=lambda n: bar.advance(task, n))
 
 
 def _encode_with_ray(
-    chunks: list[Chunk], sentences: list[tuple[str, str]], embedder: Embedder, settings: Settings,
-    bar,
+    chunks: list[Chunk], sentences: list[str], embedder: Embedder, settings: Settings, bar,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Chunks and sentences in one Ray job: one start-up, one model load per actor."""
     from index.ray_engine import encode_with_ray
 
     if embedder.name != recorded_name(settings.model, settings.embed_backend):  # actors load it
         raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
-    texts = [c.text for c in chunks] + [text for _, text in sentences]
+    texts = [c.text for c in chunks] + sentences
     task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))
     vectors = encode_with_ray(texts, settings)
     bar.advance(task, len(texts))

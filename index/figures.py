@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index.sentences import sentence_spans
+from index.tables import TableRow
 from index.types import Figure
 
 _TOKEN = re.compile(r"(?P<num>\d+(?:[.,]\d+)*)|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)?)|(?P<sym>\S)")
@@ -167,13 +168,22 @@ class _Reading:
 
 
 def extract_figures(
-    text: str, doc_date: dt.date | None = None, doc_id: str = "", chunk_id: str = ""
+    text: str,
+    doc_date: dt.date | None = None,
+    doc_id: str = "",
+    chunk_id: str = "",
+    tables: dict[str, TableRow] | None = None,
 ) -> list[Figure]:
-    """All figures in `text` (a chunk or any passage), with spans into `text`."""
+    """All figures in `text` (a chunk or any passage), with spans into `text`. A figure in a
+    row of one of the document's `tables` (index.tables) takes its column's header and the
+    row's label as its subject."""
     figures: list[Figure] = []
     for start, end in sentence_spans(text):
         sentence = text[start:end]
+        row = tables.get(sentence.strip()) if tables else None
         for fig in extract_from_sentence(sentence, doc_date):
+            if row is not None:
+                fig.subject = row.subject_at(row.column_of(fig.span[0], sentence)) or fig.subject
             fig.span = (fig.span[0] + start, fig.span[1] + start)
             fig.doc_id, fig.chunk_id = doc_id, chunk_id
             figures.append(fig)

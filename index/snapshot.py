@@ -15,6 +15,7 @@ import numpy as np
 from index.figures import extract_figures
 from index.keyword import KeywordIndex
 from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, create_database
+from index.tables import table_rows
 from index.types import Chunk, Document
 from index.vectors import VectorLayout, read_exact_vectors, write_vectors
 
@@ -137,8 +138,11 @@ def _document_row(d: Document) -> tuple:
 
 def _figure_rows(documents: list[Document], chunks: list[Chunk]):
     dates = {d.id: d.date for d in documents}
+    tables = {d.id: table_rows(d.text) for d in documents}
     for row, chunk in enumerate(chunks):
-        figures = extract_figures(chunk.text, dates[chunk.doc_id], chunk.doc_id, chunk.id)
+        figures = extract_figures(
+            chunk.text, dates[chunk.doc_id], chunk.doc_id, chunk.id, tables[chunk.doc_id]
+        )
         for position, fig in enumerate(figures):
             yield (
                 row, chunk.doc_id, position, fig.value, fig.unit,

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from index.builder import distinct_sentences
+from index.builder import distinct_sentences, sentence_texts
 from index.embedder import Embedder
 from index.errors import BadDocument, Busy, Conflict, DocumentNotFound
 from index.figures import distinct_figures
@@ -169,7 +169,7 @@ def _snapshot_of(document: Document, settings: Settings, embedder: Embedder) -> 
         chunks,
         embedder.encode([c.text for c in chunks]),
         sentences,
-        embedder.encode([text for _, text in sentences]),
+        embedder.encode(sentence_texts(sentences, [document])),
     )
 
 
