@@ -159,6 +159,24 @@ def expected_calibration_error(rows: list[dict], bins: int = CALIBRATION_BINS) -
     return round(gap / len(answered), 4)
 
 
+def reliability_table(rows: list[dict], bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Per confidence bin, over the answers given: how many, their mean confidence and the
+    share right (what `ece` sums up)."""
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row["answered_right"] is not None:
+            grouped[min(bins - 1, int(row["confidence"] * bins))].append(row)
+    return [
+        {
+            "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+            "answers": len(group),
+            "confidence": round(statistics.fmean(r["confidence"] for r in group), 3),
+            "right": round(statistics.fmean(r["answered_right"] for r in group), 3),
+        }
+        for b, group in sorted(grouped.items())
+    ]
+
+
 def _percentile(values: list[float], pct: float) -> float:
     index = max(0, math.ceil(pct / 100 * len(values)) - 1)
     return values[index]
@@ -261,6 +279,15 @@ def render_markdown(report: dict) -> str:
     for shape in shapes:
         lines += ["", f"## shape: {shape}", "", _table(report["results"], "per_shape", shape)]
     name, product = list(report["results"].items())[-1]
+    lines += [
+        "",
+        f"## Reliability of {name} (answers given, by confidence)",
+        "",
+        "| confidence | answers | mean confidence | share right |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r['bin']} | {r['answers']} | {r['confidence']:.3f} | {r['right']:.3f} |"
+              for r in product.get("reliability", [])]  # fmt: skip
     lines += ["", f"## Every miss of {name}, by stage", ""]
     for stage in STAGES:
         misses = [m for m in product["misses_by_stage"]["misses"] if m["stage"] == stage]
@@ -377,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             "per_kind": _per(rows, "kind"),
             "per_shape": _per(rows, "shape"),
             "misses_by_stage": misses_by_stage(rows),
+            "reliability": reliability_table(rows),
         }
     # every question's row for the product (the last configuration): the others are summed up
     results[names[-1]]["questions"] = rows

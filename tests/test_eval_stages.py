@@ -6,7 +6,13 @@ from assistant.answering import Result, Trace
 from assistant.collect import Candidate, Sentence
 from assistant.constraints import Constrained
 from assistant.question import understand
-from eval.run import aggregate, expected_calibration_error, misses_by_stage, render_markdown
+from eval.run import (
+    aggregate,
+    expected_calibration_error,
+    misses_by_stage,
+    reliability_table,
+    render_markdown,
+)
 from eval.stages import STAGES, is_right, miss_stage
 from index.figures import extract_figures
 from index.types import Answer, Passage
@@ -149,6 +155,11 @@ def test_ece_is_zero_when_confidence_matches_the_share_right_and_large_when_it_d
     overconfident = [_row(str(i), 0.95, float(i < 2)) for i in range(10)]
     assert expected_calibration_error(overconfident) == pytest.approx(0.75)
     assert expected_calibration_error([_row("x", 0.2, None)]) is None  # declines are left out
+    table = reliability_table(overconfident + calibrated + [_row("x", 0.2, None)])
+    assert table == [
+        {"bin": "0.7-0.8", "answers": 4, "confidence": 0.75, "right": 0.75},
+        {"bin": "0.9-1.0", "answers": 10, "confidence": 0.95, "right": 0.2},
+    ]
 
 
 def test_the_report_counts_and_lists_every_miss_by_stage():
@@ -165,10 +176,11 @@ def test_the_report_counts_and_lists_every_miss_by_stage():
     overall = aggregate(rows)
     assert overall["answered_right"] == pytest.approx(1 / 3, abs=1e-4)
     result = {"overall": overall, "per_kind": {"figure": overall}, "per_shape": {"count": overall},
-              "misses_by_stage": misses}  # fmt: skip
+              "misses_by_stage": misses, "reliability": reliability_table(rows)}  # fmt: skip
     report = {"questions": "q.jsonl", "n": 4, "split": "dev", "index": "v1", "run_at": "now",
               "abstain_below": 0.05, "results": {"hybrid+figures": result}}  # fmt: skip
     markdown = render_markdown(report)
     assert "| ranked_kth | 1 |" in markdown and "| all misses | 3 |" in markdown
     assert "q2 (k=3)" in markdown and "q4 (gave the near figure)" in markdown
     assert "## shape: count" in markdown
+    assert "| 0.9-1.0 | 3 | 0.900 | 0.333 |" in markdown
