@@ -19,12 +19,13 @@ from assistant.ranking import (
     MONEY_UNITS,
     change_fit,
     context_terms,
+    same_quantity,
     unit_fit,
     value_in_question,
     whole_of,
     words_fit,
 )
-from assistant.tuning import CONTEXT_WORDS, LEAD_CHARS, NEAR_WORDS
+from assistant.tuning import CONTEXT_WORDS, CORROBORATION_GAP, LEAD_CHARS, NEAR_WORDS
 from index.keyword import tokenize
 from index.types import Figure
 
@@ -38,7 +39,7 @@ FEATURES = (
     "is_unitless_decimal", "asks_score", "asks_score_unitless", "asks_average",
     "asks_average_near", "target_near", "asks_target_target_near", "asks_rank", "is_rank",
     "asks_rank_is_rank", "is_new_value", "is_baseline", "asked_year_in_clause",
-    "asked_year_in_sentence", "other_year_in_clause",
+    "asked_year_in_sentence", "other_year_in_clause", "corroborated",
 )  # fmt: skip
 
 _SCORE = re.compile(r"\b(score[sd]?|index|rating|rated|points?|value)\b", re.IGNORECASE)
@@ -69,7 +70,10 @@ def candidate_rows(question: Question, candidates: list[Candidate]) -> np.ndarra
     weights = _local_idf(question, list(per_sentence))
     asks = _asks(question.text)
     rows = [
-        _row(question, c, rank, best, per_sentence[c.sentence.text], weights, asks)
+        [
+            *_row(question, c, rank, best, per_sentence[c.sentence.text], weights, asks),
+            float(_corroborated(c, candidates)),
+        ]
         for rank, c in enumerate(candidates)
     ]
     return np.asarray(rows, dtype=np.float32)
@@ -161,7 +165,19 @@ def _row(
         "asked_year_in_sentence": float(asked_year is not None and asked_year in s.text),
         "other_year_in_clause": float(bool(clause_years - {asked_year})),
     }
-    return [values[name] for name in FEATURES]
+    return [values[name] for name in FEATURES[: len(values)]]
+
+
+def _corroborated(c: Candidate, candidates: list[Candidate]) -> bool:
+    """Another document gives the same quantity with a value within a tenth of this one: two
+    sources agreeing ('more than 76 million' and 'nearly 78 million' cards)."""
+    f = c.figure
+    return any(
+        o.figure.doc_id != f.doc_id
+        and abs(o.figure.value - f.value) <= CORROBORATION_GAP * max(abs(f.value), 1e-9)
+        and same_quantity(f, o.figure)
+        for o in candidates
+    )
 
 
 def clause_around(f: Figure) -> tuple[str, str]:

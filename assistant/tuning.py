@@ -44,3 +44,4 @@ NO_FIGURE_CAP = 0.49  # a quoted sentence's evidence when a number was asked and
 
 # Features (features.py).
 LEAD_CHARS = 60  # of the clause before a figure, read for 'from' / 'to'
+CORROBORATION_GAP = 0.1  # another document's value within this share of a figure's agrees with it
