@@ -69,10 +69,11 @@ def candidate_rows(question: Question, candidates: list[Candidate]) -> np.ndarra
         per_sentence.setdefault(c.sentence.text, []).append(c.figure)
     weights = _local_idf(question, list(per_sentence))
     asks = _asks(question.text)
+    agreeing = _corroborated(candidates)
     rows = [
         [
             *_row(question, c, rank, best, per_sentence[c.sentence.text], weights, asks),
-            float(_corroborated(c, candidates)),
+            float(agreeing[rank]),
         ]
         for rank, c in enumerate(candidates)
     ]
@@ -168,16 +169,20 @@ def _row(
     return [values[name] for name in FEATURES[: len(values)]]
 
 
-def _corroborated(c: Candidate, candidates: list[Candidate]) -> bool:
-    """Another document gives the same quantity with a value within a tenth of this one: two
-    sources agreeing ('more than 76 million' and 'nearly 78 million' cards)."""
-    f = c.figure
-    return any(
-        o.figure.doc_id != f.doc_id
-        and abs(o.figure.value - f.value) <= CORROBORATION_GAP * max(abs(f.value), 1e-9)
-        and same_quantity(f, o.figure)
-        for o in candidates
+def _corroborated(candidates: list[Candidate]) -> list[bool]:
+    """Per candidate: does another document give the same quantity with a value within a tenth
+    of its own ('more than 76 million' and 'nearly 78 million' cards)? Values are compared all
+    at once; only the close pairs are read for what they measure."""
+    values = np.array([c.figure.value for c in candidates], dtype=np.float64)
+    docs = np.array([c.figure.doc_id for c in candidates])
+    reach = CORROBORATION_GAP * np.maximum(np.abs(values), 1e-9)
+    close = (np.abs(values[:, None] - values[None, :]) <= reach[:, None]) & (
+        docs[:, None] != docs[None, :]
     )
+    return [
+        any(same_quantity(c.figure, candidates[j].figure) for j in np.flatnonzero(close[i]))
+        for i, c in enumerate(candidates)
+    ]
 
 
 def clause_around(f: Figure) -> tuple[str, str]:

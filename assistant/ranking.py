@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from assistant.question import Question
 from assistant.tuning import (
@@ -112,14 +113,19 @@ def words_fit(question: Question, figure: Figure, whole: Figure | None = None) -
     return fit
 
 
-def context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
+def context_terms(figure: Figure, width: int, clause: bool = False) -> frozenset[str]:
     """Stems of the `width` content words on each side of the figure in its sentence (within
     its clause, if asked): '361 of whom have been resolved' is near 'resolved'."""
-    start = figure.sentence.find(figure.text)
+    return _context_terms(figure.sentence, figure.text, width, clause)
+
+
+@lru_cache(maxsize=16384)  # each candidate's is read several times a question
+def _context_terms(sentence: str, text: str, width: int, clause: bool) -> frozenset[str]:
+    start = sentence.find(text)
     if start < 0:
-        return set()
-    before = figure.sentence[:start]
-    after = figure.sentence[start + len(figure.text) :]
+        return frozenset()
+    before = sentence[:start]
+    after = sentence[start + len(text) :]
     if clause:  # nor past another number: the words just before a number are its own
         before = re.split(r"[,;:()]|\d", before)[-1]
         after = re.split(r"[,;:()]", after)[0]
@@ -127,7 +133,7 @@ def context_terms(figure: Figure, width: int, clause: bool = False) -> set[str]:
             after = _NUMBER.split(after)[0]
             joins = list(_JOINED.finditer(after))
             after = after[: joins[-1].start()] if joins else after
-    return {*tokenize(before)[-width:], *tokenize(after)[:width]}
+    return frozenset({*tokenize(before)[-width:], *tokenize(after)[:width]})
 
 
 def value_in_question(figure: Figure, question: Question) -> bool:
