@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question with cited figures")
     ask.add_argument("question")
     _add_query_options(ask, json_help="print the /v1/ask response body")
+    explain_help = (
+        "also say how it was answered: how the question was read, the figure "
+        "candidates with their chances, those a constraint removed and why"
+    )
+    ask.add_argument("--explain", action="store_true", help=explain_help)
     ask.set_defaults(handler=_ask)
 
     evaluate = commands.add_parser(
@@ -230,13 +235,17 @@ def _ask(args: argparse.Namespace) -> int:
     from assistant.retriever import Retriever
 
     assistant = Assistant(Retriever.load(_settings(args)))
-    result = assistant.ask(args.question, filters=_filters(args), top_k=args.k)
+    result = assistant.ask(args.question, filters=_filters(args), top_k=args.k, trace=args.explain)
+    explanation = _explanation(result) if args.explain else None
     if args.json:
-        print(json.dumps({
+        body = {
             "question": result.question, "answer": result.answer.model_dump(mode="json"),
             "passages": [p.model_dump(mode="json") for p in result.passages],
             "timings_ms": result.timings_ms,
-        }, indent=2))  # fmt: skip
+        }  # fmt: skip
+        if explanation is not None:
+            body["explanation"] = explanation.model_dump(mode="json")
+        print(json.dumps(body, indent=2))
         return 0
     answer = result.answer
     print(answer.text)
@@ -244,7 +253,32 @@ def _ask(args: argparse.Namespace) -> int:
     for n, p in enumerate(result.passages, 1):
         marker = "*" if p.id in answer.citations else " "
         print(f"{marker}[{n}] {p.title}  ({p.date or 'undated'}; {p.source or '?'})  {p.id}")
+    if explanation is not None:
+        print("\n" + "\n".join(_explained_lines(explanation)))
     return 0
+
+
+def _explanation(result):
+    from assistant.api.schemas import Explanation
+
+    return Explanation.of(result)
+
+
+def _explained_lines(e, shown: int = 5) -> list[str]:
+    """What `--explain` prints: the same record as the API's `explanation`, for a reader."""
+    asked = "a number" if e.wants_figure else "not a number (a sentence may answer)"
+    lines = [f"How it was answered: read as asking for {asked}"
+             + (f"; time {e.time}" if e.time else "")
+             + (f"; places {', '.join(e.places)}" if e.places else ""),
+             f"  passages read: {len(e.passages_read)}",
+             f"  candidates ({len(e.candidates)} kept, best first):"]  # fmt: skip
+    lines += [f"    {c.chance:.2f}  {c.figure.text}  [{c.passage_id}]"
+              for c in e.candidates[:shown]]  # fmt: skip
+    if e.removed:
+        lines.append(f"  removed by a constraint ({len(e.removed)}):")
+        lines += [f"    {r.figure.text}: {r.reason}" for r in e.removed[:shown]]
+    lines.append(f"  decision: {e.decision}" + (f" ({e.reason})" if e.reason else ""))
+    return lines
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -91,6 +91,23 @@ def test_ask_prints_the_answer_and_its_sources(fixture_settings):
     assert run_cli("ask", "  ", "--data-dir", data_dir).returncode == 2
 
 
+def test_ask_explains_the_stages_in_words_and_in_json(fixture_settings):
+    data_dir = str(fixture_settings.data_dir)
+    question = "How many land-use certificates are stored in Quang Ninh province?"
+    human = run_cli("ask", question, "--explain", "--data-dir", data_dir)
+    assert human.returncode == 0, human.stderr
+    out = human.stdout
+    assert "How it was answered: read as asking for a number" in out
+    assert "removed by a constraint" in out and "do not mention Quang Ninh" in out
+    assert "decision: decline (the passages with figures for this do not mention" in out
+    as_json = json.loads(run_cli("ask", question, "--explain", "--json", "--data-dir",
+                                 data_dir).stdout)  # fmt: skip
+    explained = as_json["explanation"]
+    assert explained["decision"] == "decline" and explained["removed"]
+    plain = json.loads(run_cli("ask", question, "--json", "--data-dir", data_dir).stdout)
+    assert "explanation" not in plain
+
+
 def test_eval_help_is_the_eval_programs(fixture_settings):
     result = run_cli("eval", "--help")
     assert result.returncode == 0 and "--calibrate" in result.stdout
