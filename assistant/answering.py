@@ -18,7 +18,7 @@ import numpy as np
 
 from assistant.collect import Candidate, Collected, Sentence, collect, sentences_of
 from assistant.compose import compose, declined, finish
-from assistant.constraints import Constrained, apply_constraints
+from assistant.constraints import Constrained, Removed, apply_constraints
 from assistant.decide import Decision, before_reading, decide
 from assistant.decision import DecisionModel, Scored, load_model, score_candidates
 from assistant.language import unreadable_language
@@ -45,6 +45,11 @@ class Trace:
         """Those that meet the hard constraints, in the collect stage's order (what the
         decision model is fitted on)."""
         return list(self.constrained.kept) if self.constrained else []
+
+    @property
+    def removed(self) -> list[Removed]:
+        """Those a hard constraint removed, each with its reason."""
+        return list(self.constrained.removed) if self.constrained else []
 
     @property
     def ranked(self) -> list[Candidate]:

@@ -71,10 +71,7 @@ def candidate_rows(question: Question, candidates: list[Candidate]) -> np.ndarra
     asks = _asks(question.text)
     agreeing = _corroborated(candidates)
     rows = [
-        [
-            *_row(question, c, rank, best, per_sentence[c.sentence.text], weights, asks),
-            float(agreeing[rank]),
-        ]
+        _row(question, c, rank, best, per_sentence[c.sentence.text], weights, asks, agreeing[rank])
         for rank, c in enumerate(candidates)
     ]
     return np.asarray(rows, dtype=np.float32)
@@ -106,6 +103,7 @@ def _row(
     siblings: list[Figure],
     weights: dict[str, float],
     asks: dict[str, bool],
+    corroborated: bool,
 ) -> list[float]:
     f, s = c.figure, c.sentence
     clause = context_terms(f, NEAR_WORDS, clause=True)
@@ -165,8 +163,9 @@ def _row(
         "asked_year_in_clause": float(asked_year is not None and asked_year in clause_years),
         "asked_year_in_sentence": float(asked_year is not None and asked_year in s.text),
         "other_year_in_clause": float(bool(clause_years - {asked_year})),
+        "corroborated": float(corroborated),
     }
-    return [values[name] for name in FEATURES[: len(values)]]
+    return [values[name] for name in FEATURES]
 
 
 def _corroborated(candidates: list[Candidate]) -> list[bool]:

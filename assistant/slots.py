@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.features import clause_around
 from assistant.question import Question
+from assistant.tuning import LEAD_CHARS
 from index.types import Figure
 
 _LEVELS = (
@@ -65,15 +67,16 @@ class Slots:
     roles: frozenset[str]  # target, average, score, total, baseline, rank, part, change
 
 
-def figure_slots(f: Figure, lead: str, after: str) -> Slots:
-    """A figure's slots, from its own fields and its clause (`lead` before it, `after` it)."""
+def figure_slots(f: Figure) -> Slots:
+    """A figure's slots, from its own fields and its clause."""
+    lead, after = clause_around(f)
     clause = f"{lead} {after}"
     unit = (f.unit or "").lower()
     measure = set(_words(f.subject or ""))
     if unit and unit not in ("%", "points", "rank"):
         measure.add(unit)
     roles = {name for name, rule in _ROLE.items() if name != "baseline" and rule.search(clause)}
-    if _ROLE["baseline"].search(lead[-60:]):
+    if _ROLE["baseline"].search(lead[-LEAD_CHARS:]):
         roles.add("baseline")
     if unit == "rank":
         roles.add("rank")

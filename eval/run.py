@@ -216,7 +216,7 @@ def _trace_of(result: Result) -> dict:
         "candidates": [_traced(c, chance) for c, chance in ranked],
         "removed": [
             {**_traced(r.candidate, None), "reason": r.reason}
-            for r in (trace.constrained.removed if trace.constrained else ())[:TRACED_CANDIDATES]
+            for r in trace.removed[:TRACED_CANDIDATES]
         ],
         "decision": trace.decision.kind if trace.decision else None,
         "reason": trace.decision.reason if trace.decision else "",

@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 
-from assistant.features import clause_around
 from assistant.question import understand
 from assistant.slots import figure_slots, question_slots
 from index.figures import extract_figures
@@ -12,7 +11,7 @@ from index.figures import extract_figures
 
 def _read(sentence: str, text: str):
     [figure] = [f for f in extract_figures(sentence, dt.date(2024, 6, 1)) if f.text == text]
-    return figure_slots(figure, *clause_around(figure))
+    return figure_slots(figure)
 
 
 def test_a_figure_is_read_for_what_it_measures_its_event_level_year_and_role():

@@ -14,7 +14,6 @@ from pydantic import (
 )
 
 from assistant.context import ENCODINGS
-from assistant.features import clause_around
 from assistant.feedback import FeedbackEntry
 from assistant.slots import Slots, figure_slots, question_slots
 from index.settings import Settings
@@ -211,22 +210,21 @@ class Explanation(BaseModel):
                     figure=c.figure,
                     chance=chance,
                     passage_id=c.figure.chunk_id,
-                    slots=SlotReading.of(figure_slots(c.figure, *clause_around(c.figure))),
+                    slots=SlotReading.of(figure_slots(c.figure)),
                 )
                 for c, chance in ranked
             ],
             removed=[
-                RemovedCandidate(figure=r.figure, passage_id=r.figure.chunk_id, reason=reason)
-                for r, reason in _removed(trace)[:MAX_EXPLAINED]
+                RemovedCandidate(
+                    figure=r.candidate.figure,
+                    passage_id=r.candidate.figure.chunk_id,
+                    reason=r.reason,
+                )
+                for r in trace.removed[:MAX_EXPLAINED]
             ],
             decision=trace.decision.kind if trace.decision else None,
             reason=(trace.decision.reason or None) if trace.decision else None,
         )
-
-
-def _removed(trace) -> list[tuple]:
-    removed = trace.constrained.removed if trace.constrained else ()
-    return [(r.candidate, r.reason) for r in removed]
 
 
 class AskResponse(BaseModel):
