@@ -1,9 +1,11 @@
 """Stage 6, score: how likely each figure candidate is the answer (the fitted decision model).
 
-A logistic regression over assistant/features.py's rows, fitted on the dev splits of the eval sets
-by `python -m eval.fit_decision` and saved as assistant/decision_model.json (coefficients, the
-feature scaling, an isotonic calibration map and the answer threshold, all chosen on dev). Scoring
-is numpy only: serving imports no scikit-learn.
+A conditional logit over assistant/features.py's rows: each candidate gets a score, and so does
+"none of these" (from the facts about the question alone, QUESTION_FEATURES); a softmax over the
+question's candidates and that option gives each candidate its probability of being the answer.
+Fitted on the dev splits of the eval sets by `python -m eval.fit_decision` and saved as
+assistant/decision_model.json (coefficients, the feature scaling, an isotonic calibration map and
+the answer threshold, all chosen on dev). Scoring is numpy only: serving imports no scikit-learn.
 
 The chance is calibrated: the isotonic map is fitted on the best candidates' out-of-fold scores
 on dev, so of the figures given at chance p, about p were right there. The model file's
@@ -21,11 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from assistant.collect import Candidate
-from assistant.features import FEATURES, candidate_rows
+from assistant.features import FEATURES, QUESTION_FEATURES, candidate_rows
 from assistant.question import Question
+from assistant.ranking import same_quantity
+from assistant.tuning import CORROBORATION_GAP
 
 MODEL_PATH = Path(__file__).with_name("decision_model.json")
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+_QUESTION_COLUMNS = [FEATURES.index(name) for name in QUESTION_FEATURES]
 
 
 class ModelMismatch(RuntimeError):
@@ -36,8 +41,9 @@ class ModelMismatch(RuntimeError):
 class DecisionModel:
     mean: np.ndarray
     scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
+    coef: np.ndarray  # one weight per feature: a candidate's score
+    none_coef: np.ndarray  # one weight per QUESTION_FEATURES: the score of "none of these" ...
+    none_intercept: float  # ... plus this
     calibration_x: np.ndarray  # raw probability ...
     calibration_y: np.ndarray  # ... to the share right among answers given at it
     threshold: float  # answer when the calibrated probability of the best candidate reaches it
@@ -47,7 +53,11 @@ class DecisionModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> DecisionModel:
         body = json.loads(path.read_text(encoding="utf-8"))
-        if body.get("version") != MODEL_VERSION or tuple(body.get("features", ())) != FEATURES:
+        if (
+            body.get("version") != MODEL_VERSION
+            or tuple(body.get("features", ())) != FEATURES
+            or tuple(body.get("question_features", ())) != QUESTION_FEATURES
+        ):
             raise ModelMismatch(
                 f"{path} was fitted on other features; refit it: python -m eval.fit_decision"
             )
@@ -55,7 +65,8 @@ class DecisionModel:
             mean=np.asarray(body["mean"], dtype=np.float64),
             scale=np.asarray(body["scale"], dtype=np.float64),
             coef=np.asarray(body["coef"], dtype=np.float64),
-            intercept=float(body["intercept"]),
+            none_coef=np.asarray(body["none_coef"], dtype=np.float64),
+            none_intercept=float(body["none_intercept"]),
             calibration_x=np.asarray(body["calibration"]["x"], dtype=np.float64),
             calibration_y=np.asarray(body["calibration"]["y"], dtype=np.float64),
             threshold=float(body["threshold"]),
@@ -70,15 +81,19 @@ class DecisionModel:
         n = len(FEATURES)
         coef = np.zeros(n)
         coef[FEATURES.index("hand_rank")] = -1.0
-        return cls(np.zeros(n), np.ones(n), coef, 0.0, np.array([0.0, 1.0]),
-                   np.array([0.0, 1.0]), threshold=2.0)  # fmt: skip
+        return cls(np.zeros(n), np.ones(n), coef, np.zeros(len(QUESTION_FEATURES)), 0.0,
+                   np.array([0.0, 1.0]), np.array([0.0, 1.0]), threshold=2.0)  # fmt: skip
 
     def raw(self, rows: np.ndarray) -> np.ndarray:
-        """The regression's probability per row (what ranks the candidates)."""
+        """Each row's probability of being the answer among one question's candidates and
+        "none of these" (what ranks the candidates). The rows must all be one question's."""
         if len(rows) == 0:
             return np.zeros(0)
-        z = ((rows - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        z = (rows - self.mean) / self.scale
+        scores = np.append(z @ self.coef, z[0, _QUESTION_COLUMNS] @ self.none_coef
+                           + self.none_intercept)  # fmt: skip
+        scores = np.exp(scores - scores.max())
+        return scores[:-1] / scores.sum()
 
     def sentence_chance(self, evidence: float) -> float:
         """A quoted sentence's chance of answering the question, from its evidence (isotonic)."""
@@ -92,7 +107,25 @@ class DecisionModel:
 @dataclass(frozen=True)
 class Scored:
     ranked: tuple[Candidate, ...]  # best first by the model
-    chances: tuple[float, ...]  # calibrated, one per ranked candidate
+    # calibrated, one per ranked candidate; the first is the chance that the best candidate's
+    # quantity is the answer (its probability and that of the candidates agreeing with it)
+    chances: tuple[float, ...]
+
+
+def agreeing_mass(candidates: list[Candidate], raw: np.ndarray, best: int) -> float:
+    """The probability that the best candidate's quantity is the answer: its own and that of
+    every candidate giving the same quantity within CORROBORATION_GAP of its value. Documents
+    that state one quantity at two dates ('more than 76 million', 'nearly 78 million' cards)
+    split the model's probability between them; either answers the question."""
+    value = candidates[best].figure.value
+    reach = CORROBORATION_GAP * max(abs(value), 1e-9)
+    return float(raw[best]) + sum(
+        float(raw[j])
+        for j, c in enumerate(candidates)
+        if j != best
+        and abs(c.figure.value - value) <= reach
+        and same_quantity(candidates[best].figure, c.figure)
+    )
 
 
 def score_candidates(
@@ -105,6 +138,7 @@ def score_candidates(
     raw = model.raw(candidate_rows(question, list(candidates)))
     order = np.argsort(-raw, kind="stable")
     chances = model.calibrated(raw[order])
+    chances[0] = model.calibrated(np.array([agreeing_mass(list(candidates), raw, order[0])]))[0]
     return Scored(tuple(candidates[i] for i in order), tuple(round(float(c), 4) for c in chances))
 
 

@@ -41,6 +41,12 @@ FEATURES = (
     "asks_rank_is_rank", "is_new_value", "is_baseline", "asked_year_in_clause",
     "asked_year_in_sentence", "other_year_in_clause", "corroborated",
 )  # fmt: skip
+# Facts about the question alone, the same in every row of one question: they cannot rank its
+# candidates, only say how likely it is that none of them is the answer.
+QUESTION_FEATURES = (
+    "time_asked", "wants_figure", "wants_percent", "wants_money", "wants_change",
+    "counts_a_noun", "is_follow_up", "asks_score", "asks_average", "asks_rank",
+)  # fmt: skip
 
 _SCORE = re.compile(r"\b(score[sd]?|index|rating|rated|points?|value)\b", re.IGNORECASE)
 _AVERAGE = re.compile(

@@ -4,9 +4,11 @@
 
 Both dev splits are asked (eval/questions.jsonl over ./data, eval/corpus_questions/ over the
 eval corpus's index, built if needed); every figure candidate of every question becomes a row of
-assistant/features.py, labelled 1 when it holds a gold value. A logistic regression is fitted
-(and, for comparison, gradient boosting; both scored out of fold, folds by document, so no
-document is scored by a model that saw it). The best candidate's out-of-fold probability is
+assistant/features.py, labelled 1 when it holds a gold value. A conditional logit is fitted: per
+question, a softmax over its candidates and "none of these", maximizing the probability of the
+right candidates (or of "none" when no candidate is right). For comparison, a pointwise logistic
+regression and gradient boosting are fitted too; all are scored out of fold, folds by document, so
+no document is scored by a model that saw it. The best candidate's out-of-fold probability is
 calibrated against being right (isotonic), and the threshold is the calibrated probability that
 maximizes, over dev and end to end, right answers minus WRONG_ANSWER_COST times wrong ones (a
 question not given a figure gets what the neutral model gave it: a quoted sentence or a decline).
@@ -27,8 +29,8 @@ import numpy as np
 
 from assistant.answering import Assistant
 from assistant.collect import Candidate
-from assistant.decision import MODEL_PATH, MODEL_VERSION, DecisionModel
-from assistant.features import FEATURES, candidate_rows
+from assistant.decision import MODEL_PATH, MODEL_VERSION, DecisionModel, agreeing_mass
+from assistant.features import FEATURES, QUESTION_FEATURES, candidate_rows
 from assistant.question import Question
 from assistant.retriever import Retriever
 from eval.run import (
@@ -43,6 +45,7 @@ from eval.stages import holds, is_right
 from index.settings import Settings
 
 WRONG_ANSWER_COST = 1.0  # a wrong answer costs what a right one earns; a decline costs nothing
+L2 = 0.3  # the conditional logit's C (inverse L2 strength): 0.1-3 score within 2 of 375 on dev
 FOLDS = 5
 BINS = 10
 
@@ -106,26 +109,99 @@ def out_of_fold(asked: list[Asked], make_model) -> list[np.ndarray]:
     fold_of = {g: i % FOLDS for i, g in enumerate(groups)}
     scores: list[np.ndarray | None] = [None] * len(asked)
     for fold in range(FOLDS):
-        train = [a for a in asked if fold_of[a.group] != fold and len(a.rows)]
-        model = make_model().fit(
-            np.vstack([a.rows for a in train]), np.concatenate([a.labels for a in train])
-        )
+        model = make_model().fit([a for a in asked if fold_of[a.group] != fold and len(a.rows)])
         for i, a in enumerate(asked):
             if fold_of[a.group] == fold:
-                scores[i] = model.predict_proba(a.rows)[:, 1] if len(a.rows) else np.zeros(0)
+                scores[i] = model.probabilities(a.rows) if len(a.rows) else np.zeros(0)
     return scores  # type: ignore[return-value]
+
+
+class ConditionalLogit:
+    """A softmax per question over its candidates' scores (rows @ coef) and the score of "none
+    of these" (the question's own facts @ none_coef + none_intercept), fitted by L-BFGS on the
+    log probability of the right set: the right candidates when there are any, else "none"."""
+
+    def __init__(self, c: float = L2):
+        self.c = c
+        self.columns = [FEATURES.index(name) for name in QUESTION_FEATURES]
+
+    def fit(self, asked: list[Asked]) -> ConditionalLogit:
+        from scipy.optimize import minimize
+
+        rows = np.vstack([a.rows for a in asked])
+        self.mean = rows.mean(axis=0)
+        std = rows.std(axis=0)
+        self.scale = np.where(std > 0, std, 1.0)
+        z = (rows - self.mean) / self.scale
+        starts = np.cumsum([0] + [len(a.rows) for a in asked])[:-1]
+        question = np.repeat(np.arange(len(asked)), [len(a.rows) for a in asked])
+        right = np.concatenate([a.labels for a in asked]).astype(bool)
+        none_right = np.array([not a.labels.any() for a in asked])
+        zq = z[starts][:, self.columns]
+        n, m = z.shape[1], len(self.columns)
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, v, b = theta[:n], theta[n : n + m], theta[-1]
+            s, s0 = z @ w, zq @ v + b
+            top = np.maximum(np.maximum.reduceat(s, starts), s0)
+            e, e0 = np.exp(s - top[question]), np.exp(s0 - top)
+            total = np.add.reduceat(e, starts) + e0
+            right_mass = np.add.reduceat(np.where(right, e, 0.0), starts)
+            right_mass += np.where(none_right, e0, 0.0)
+            value = float(np.sum(np.log(total) - np.log(right_mass)))
+            # gradient of -log(right mass / total): p - q, with q the share within the right set
+            p, p0 = e / total[question], e0 / total
+            q = np.where(right, e / right_mass[question], 0.0)
+            q0 = np.where(none_right, 1.0, 0.0)
+            g, g0 = p - q, p0 - q0
+            value += float(w @ w + v @ v) / (2 * self.c)
+            grad = np.concatenate([z.T @ g + w / self.c, zq.T @ g0 + v / self.c, [g0.sum()]])
+            return value, grad
+
+        found = minimize(loss, np.zeros(n + m + 1), jac=True, method="L-BFGS-B",
+                         options={"maxiter": 1000})  # fmt: skip
+        self.coef, self.none_coef, self.none_intercept = (
+            found.x[:n],
+            found.x[n : n + m],
+            float(found.x[-1]),
+        )
+        return self
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.as_model(threshold=1.0).raw(rows)
+
+    def as_model(self, threshold: float, calibration=None) -> DecisionModel:
+        x, y = calibration or (np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+        return DecisionModel(self.mean, self.scale, self.coef, self.none_coef,
+                             self.none_intercept, x, y, threshold)  # fmt: skip
+
+
+class Pointwise:
+    """A scikit-learn classifier over single rows, for comparison."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, asked: list[Asked]) -> Pointwise:
+        rows, labels = np.vstack([a.rows for a in asked]), np.concatenate([a.labels for a in asked])
+        self.estimator.fit(rows, labels)
+        return self
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(rows)[:, 1]
 
 
 def best_of(
     asked: list[Asked], scores: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per question with candidates: the best one's probability, whether it is right, and what
-    the question earns without a figure."""
+    """Per question with candidates: the probability that the best one's quantity is the answer
+    (as served: assistant.decision.agreeing_mass), whether it is right, and what the question
+    earns without a figure."""
     top, right, fallback = [], [], []
     for a, s in zip(asked, scores, strict=True):
         if len(s):
             i = int(np.argmax(s))
-            top.append(s[i])
+            top.append(agreeing_mass(a.candidates, s, i))
             right.append(float(a.labels[i]))
             fallback.append(a.fallback)
     return np.asarray(top), np.asarray(right), np.asarray(fallback)
@@ -163,18 +239,20 @@ def ece(p: np.ndarray, right: np.ndarray) -> float:
                  / max(1, len(p)), 4)  # fmt: skip
 
 
-def _logistic():
+def _logistic() -> Pointwise:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    return Pointwise(make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)))
 
 
-def _boosting():
+def _boosting() -> Pointwise:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+    return Pointwise(
+        HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
+    )
 
 
 def top1(asked: list[Asked], scores: list[np.ndarray]) -> float:
@@ -188,28 +266,30 @@ def fit(asked: list[Asked]) -> dict:
     from sklearn.isotonic import IsotonicRegression
 
     hand = [-np.arange(len(a.rows), dtype=float) for a in asked]  # ranking.py's own order
+    chosen = out_of_fold(asked, ConditionalLogit)
     logistic, boosting = out_of_fold(asked, _logistic), out_of_fold(asked, _boosting)
-    raw_top, right, fallback = best_of(asked, logistic)
+    raw_top, right, fallback = best_of(asked, chosen)
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw_top, right)
     calibrated = iso.predict(raw_top)
     threshold = choose_threshold(calibrated, right, fallback)
-    final = _logistic().fit(
-        np.vstack([a.rows for a in asked if len(a.rows)]),
-        np.concatenate([a.labels for a in asked if len(a.rows)]),
-    )
-    scaler, regression = final[0], final[1]
+    final = ConditionalLogit().fit([a for a in asked if len(a.rows)])
     answered = calibrated >= threshold
+    earned = np.where(answered, np.where(right == 1, 1.0, -WRONG_ANSWER_COST), fallback)
     quoted = np.array([a.sentence for a in asked if a.sentence is not None])
     sentence_iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
         quoted[:, 0], quoted[:, 1]
     )
     return {
         "version": MODEL_VERSION,
+        "kind": "conditional logit",
         "features": list(FEATURES),
-        "mean": scaler.mean_.tolist(),
-        "scale": scaler.scale_.tolist(),
-        "coef": regression.coef_[0].tolist(),
-        "intercept": float(regression.intercept_[0]),
+        "question_features": list(QUESTION_FEATURES),
+        "mean": final.mean.tolist(),
+        "scale": final.scale.tolist(),
+        "coef": final.coef.tolist(),
+        "none_coef": final.none_coef.tolist(),
+        "none_intercept": final.none_intercept,
+        "l2_c": L2,
         "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
         "threshold": threshold,
         "sentence_calibration": {
@@ -225,8 +305,10 @@ def fit(asked: list[Asked]) -> dict:
         },
         "dev_out_of_fold": {
             "top1_hand_rules": top1(asked, hand),
+            "top1_conditional_logit": top1(asked, chosen),
             "top1_logistic": top1(asked, logistic),
             "top1_gradient_boosting": top1(asked, boosting),
+            "right_minus_wrong_end_to_end": int(earned.sum()),
             "answered_share": round(float(answered.mean()), 4),
             "answered_right": round(float(right[answered].mean()), 4) if answered.any() else None,
             "ece_raw": ece(raw_top, right),

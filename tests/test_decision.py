@@ -1,6 +1,6 @@
 """The fitted decision (assistant/decision.py) and the language gate (assistant/language.py), over
-the fixture corpus with the real model; the threshold search of eval/fit_decision.py on made-up
-numbers."""
+the fixture corpus with the real model; the conditional logit and the threshold search of
+eval/fit_decision.py on made-up numbers."""
 
 import json
 
@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from assistant.answering import Assistant
-from assistant.decision import MODEL_PATH, DecisionModel, ModelMismatch, load_model
+from assistant.collect import Candidate
+from assistant.decision import MODEL_PATH, DecisionModel, ModelMismatch, agreeing_mass, load_model
 from assistant.features import FEATURES
 from assistant.language import unreadable_language
 from assistant.retriever import Retriever
-from eval.fit_decision import choose_threshold, reliability
+from eval.fit_decision import Asked, ConditionalLogit, choose_threshold, reliability
+from index.types import Figure
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +110,51 @@ def test_the_threshold_never_cuts_inside_a_tie_of_calibrated_chances():
     # answering the tie nets -1 (one right, two wrong): the cut is above it, not inside it
     assert cut == pytest.approx(0.7)
     assert choose_threshold(p, np.array([1, 1, 1, 0, 0]), np.zeros(5)) == pytest.approx(0.3)
+
+
+def _made_up_question(rng, n: int, right: int | None, wants_figure: bool) -> Asked:
+    rows = rng.normal(size=(n, len(FEATURES)))
+    rows[:, FEATURES.index("wants_figure")] = float(wants_figure)
+    if right is not None:
+        rows[right, FEATURES.index("support")] += 3.0
+    labels = np.zeros(n, dtype=np.int8)
+    if right is not None:
+        labels[right] = 1
+    asked = Asked(f"q{rng.integers(1e9)}", "doc", None, [], labels)
+    asked._rows = rows
+    return asked
+
+
+def test_the_conditional_logit_ranks_the_right_candidate_first_and_learns_none_of_these():
+    rng = np.random.default_rng(0)
+    # questions that want a figure have a right candidate (it stands out on support); the
+    # others have none: the fit must learn both which candidate, and when none is
+    train = [_made_up_question(rng, 8, int(rng.integers(8)), True) for _ in range(150)]
+    train += [_made_up_question(rng, 8, None, False) for _ in range(150)]
+    model = ConditionalLogit().fit(train)
+    answerable = _made_up_question(rng, 8, 5, True)
+    p = model.probabilities(answerable.rows)
+    assert int(np.argmax(p)) == 5 and p[5] > 0.5 and p.sum() < 1.0
+    unanswerable = _made_up_question(rng, 8, None, False)
+    assert model.probabilities(unanswerable.rows).sum() < 0.2  # "none of these" takes the rest
+    served = model.as_model(threshold=0.5)
+    assert np.allclose(served.raw(answerable.rows), p)
+
+
+def test_the_answer_chance_adds_the_candidates_that_give_the_same_quantity():
+    def candidate(value: float, subject: str, doc: str) -> Candidate:
+        figure = Figure(value=value, text=str(value), unit="cards", subject=subject,
+                        sentence=f"{value} {subject}", span=(0, 1), doc_id=doc,
+                        chunk_id=f"{doc}#0")  # fmt: skip
+        return Candidate(figure=figure, sentence=None, score=0.0, time_fit=0.0)
+
+    found = [
+        candidate(78e6, "identity cards", "a"),
+        candidate(76e6, "identity cards", "b"),
+        candidate(60e6, "identity cards", "c"),
+        candidate(77e6, "land certificates", "d"),
+    ]
+    raw = np.array([0.4, 0.3, 0.1, 0.1])
+    # 76 million agrees with 78 million; 60 million is too far, land certificates another thing
+    assert agreeing_mass(found, raw, 0) == pytest.approx(0.7)
+    assert agreeing_mass(found, raw, 2) == pytest.approx(0.1)
