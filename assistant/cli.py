@@ -223,7 +223,8 @@ def _search(args: argparse.Namespace) -> int:
     if not passages:
         print("no passages match")
     for rank, p in enumerate(passages, 1):
-        print(f"[{rank}] {p.score:.3f}  {p.title}  ({p.date or 'undated'}; {p.source or '?'})")
+        print(f"[{rank}] {p.score:.3f}  {p.title}  ({p.date or 'undated'}; {p.source or '?'}"
+              f"{_pages(p)})")  # fmt: skip
         print(f"     {p.id}")
         print(textwrap.fill(p.text, width=100, initial_indent="     ", subsequent_indent="     "))
         print()
@@ -252,7 +253,8 @@ def _ask(args: argparse.Namespace) -> int:
     print(f"\n(confidence {answer.confidence:.2f}{'; abstained' if answer.abstained else ''})")
     for n, p in enumerate(result.passages, 1):
         marker = "*" if p.id in answer.citations else " "
-        print(f"{marker}[{n}] {p.title}  ({p.date or 'undated'}; {p.source or '?'})  {p.id}")
+        print(f"{marker}[{n}] {p.title}  ({p.date or 'undated'}; {p.source or '?'}{_pages(p)})  "
+              f"{p.id}")  # fmt: skip
     if explanation is not None:
         print("\n" + "\n".join(_explained_lines(explanation)))
     return 0
@@ -377,6 +379,14 @@ def _one_line(exc: BaseException) -> str:
     if callable(errors):  # pydantic's ValidationError: name the field, drop the URLs
         return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _pages(passage) -> str:
+    """'; p. 2' or '; pp. 2-3' for a passage of a PDF, '' otherwise."""
+    start, end = passage.page_start, passage.page_end
+    if start is None:
+        return ""
+    return f"; p. {start}" if end in (None, start) else f"; pp. {start}-{end}"
 
 
 if __name__ == "__main__":

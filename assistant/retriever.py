@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Literal
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from assistant.fusion import rrf_fusion, weighted_fusion
 from index.embedder import Embedder
 from index.errors import BadQuery
+from index.loader import page_of
 from index.reader import IndexReader
 from index.settings import Settings
 from index.types import Filters, Passage
@@ -99,6 +101,7 @@ class Retriever:
     def _passages(self, rows: np.ndarray, scores: np.ndarray) -> list[Passage]:
         found = self.reader.passages([int(r) for r in rows])
         figures = self.reader.figures_of([int(r) for r in rows])
+        pages = {r: json.loads(p["pages"]) if p["pages"] else None for r, p in found.items()}
         return [
             Passage(
                 id=found[row]["id"],
@@ -110,6 +113,8 @@ class Retriever:
                 text=found[row]["text"],
                 score=round(float(np.clip(score, 0.0, 1.0)), 6),
                 span=(found[row]["start"], found[row]["end"]),
+                page_start=page_of(pages[row], found[row]["start"]),
+                page_end=page_of(pages[row], max(found[row]["start"], found[row]["end"] - 1)),
                 figures=figures[row],
             )
             for row, score in zip(rows.tolist(), scores.tolist(), strict=True)

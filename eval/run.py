@@ -194,8 +194,9 @@ def run_config(name: str, questions: list[dict], assistant: Assistant, baseline)
         row = score(q, result)
         row.update(
             id=q["id"], kind=q["kind"], shape=q.get("shape"), split=q["split"],
-            abstained=result.answer.abstained, confidence=result.answer.confidence,
-            evidence=result.evidence, answer=result.answer.text[:300],
+            gold_in=gold_in(q), abstained=result.answer.abstained,
+            confidence=result.answer.confidence, evidence=result.evidence,
+            answer=result.answer.text[:300],
         )  # fmt: skip
         right = is_right(q, row)
         row["answered_right"] = None if result.answer.abstained else float(right)
@@ -204,6 +205,14 @@ def run_config(name: str, questions: list[dict], assistant: Assistant, baseline)
             row["trace"] = _trace_of(result)
         rows.append(row)
     return rows
+
+
+def gold_in(q: dict) -> str | None:
+    """'table' when the answer stands in a table row (its gold passage is a row, cells joined
+    by '|'), 'text' otherwise; None for a question with no gold passage."""
+    if not q.get("gold"):
+        return None
+    return "table" if any("|" in g.get("contains", "") for g in q["gold"]) else "text"
 
 
 def _trace_of(result: Result) -> dict:
@@ -278,6 +287,10 @@ def render_markdown(report: dict) -> str:
     shapes = sorted({s for r in report["results"].values() for s in r["per_shape"]})
     for shape in shapes:
         lines += ["", f"## shape: {shape}", "", _table(report["results"], "per_shape", shape)]
+    places = sorted({g for r in report["results"].values() for g in r.get("per_gold_in", {})})
+    for place in places:
+        lines += ["", f"## answer stands in: {place}", "",
+                  _table(report["results"], "per_gold_in", place)]  # fmt: skip
     name, product = list(report["results"].items())[-1]
     lines += [
         "",
@@ -403,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             "overall": aggregate(rows),
             "per_kind": _per(rows, "kind"),
             "per_shape": _per(rows, "shape"),
+            "per_gold_in": _per(rows, "gold_in"),
             "misses_by_stage": misses_by_stage(rows),
             "reliability": reliability_table(rows),
         }

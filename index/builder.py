@@ -23,10 +23,11 @@ from index.vectors import choose_factory
 
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 10  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
+PIPELINE_VERSION = 11  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
 # 8: ranks ('ranked 7th', '11th of 63') are figures; 9: any ISO currency is money, '+2.8' an
 # increase, '2024: 80%' no clock time, ordinals after 'to' or in a sentence about ranks; 10: a table
-# cell's figure takes its column header and row label as subject, a row is encoded under its header
+# cell's figure takes its column header and row label as subject, a row is encoded under its header;
+# 11: a table row without a date of its own is dated by its caption or header
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def build_index(
             return BuildReport(current, 0, 0, 0.0, 0.0, True, reason, engine)
     stages: dict[str, float] = {}
     with _stage(stages, "load"):
-        documents = load_corpus(settings.corpus_dir)  # all read before anything is written
+        # all read before anything is written
+        documents = load_corpus(settings.corpus_dir, settings.max_pdf_pages)
     embedder = embedder or Embedder.from_settings(settings)
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it

@@ -176,18 +176,30 @@ def extract_figures(
 ) -> list[Figure]:
     """All figures in `text` (a chunk or any passage), with spans into `text`. A figure in a
     row of one of the document's `tables` (index.tables) takes its column's header and the
-    row's label as its subject."""
+    row's label as its subject, and, when the row gives no date, the caption's or header's."""
     figures: list[Figure] = []
     for start, end in sentence_spans(text):
         sentence = text[start:end]
         row = tables.get(sentence.strip()) if tables else None
-        for fig in extract_from_sentence(sentence, doc_date):
+        dated = _table_date(row, doc_date) if row is not None else doc_date
+        for fig in extract_from_sentence(sentence, dated):
             if row is not None:
                 fig.subject = row.subject_at(row.column_of(fig.span[0], sentence)) or fig.subject
             fig.span = (fig.span[0] + start, fig.span[1] + start)
             fig.doc_id, fig.chunk_id = doc_id, chunk_id
             figures.append(fig)
     return figures
+
+
+def _table_date(row: TableRow, doc_date: dt.date | None) -> dt.date | None:
+    """The last date the table's caption or header row states, else the document's."""
+    for text in (row.header_line, row.caption):
+        tokens = [_Token(m.lastgroup or "sym", m.group(), m.start(), m.end())
+                  for m in _TOKEN.finditer(text)]  # fmt: skip
+        dates = _dates_in(tokens, doc_date)
+        if dates:
+            return dates[-1][1]
+    return doc_date
 
 
 def distinct_figures(figures: Iterable[Figure]) -> list[Figure]:

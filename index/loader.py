@@ -1,16 +1,29 @@
-"""Read corpus files (.txt/.md, optional YAML front matter) into cleaned Documents."""
+"""Read corpus files into cleaned Documents.
+
+Text and Markdown carry their metadata in YAML front matter; PDF, Word and web pages are read by
+index/formats.py, their title, date and source taken from the file's own metadata, overridden by
+a sidecar `<file>.meta.yaml` (what an upload's form fields said) when there is one.
+"""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from pathlib import Path
 
 from index.clean import clean_text
 from index.errors import BadDocument, EmptyCorpus
+from index.formats import (
+    DOCUMENT_SUFFIXES,
+    MAX_PDF_PAGES,
+    TEXT_SUFFIXES,
+    read_file,
+    refuse_disguised,
+)
 from index.front_matter import FIELD_MAX_CHARS, date_field, split_front_matter, text_field
 from index.types import Document
 
-DOCUMENT_SUFFIXES = (".txt", ".md", ".markdown")
+SIDECAR = ".meta.yaml"  # beside a PDF, Word or HTML file: its metadata, as YAML front matter
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -23,7 +36,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES and not _is_hidden(p, corpus_dir)
     )
     if not files:
-        raise EmptyCorpus(f"no .txt or .md documents in {corpus_dir}")
+        raise EmptyCorpus(f"no documents ({', '.join(DOCUMENT_SUFFIXES)}) in {corpus_dir}")
     return files
 
 
@@ -33,13 +46,22 @@ def corpus_hash(files: list[Path], corpus_dir: Path) -> str:
     for path in files:
         digest.update(path.relative_to(corpus_dir).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+        sidecar = sidecar_of(path)
+        if sidecar.is_file():
+            digest.update(hashlib.sha256(sidecar.read_bytes()).digest())
     return digest.hexdigest()
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
+def sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR)
+
+
+def load_corpus(corpus_dir: Path, max_pages: int = MAX_PDF_PAGES) -> list[Document]:
     """Every document, its `path` relative to the corpus folder (the folder may move)."""
     docs = [
-        load_document(path).model_copy(update={"path": path.relative_to(corpus_dir).as_posix()})
+        load_document(path, max_pages).model_copy(
+            update={"path": path.relative_to(corpus_dir).as_posix()}
+        )
         for path in corpus_files(corpus_dir)
     ]
     seen: dict[str, Document] = {}
@@ -52,16 +74,39 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     return docs
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, max_pages: int = MAX_PDF_PAGES) -> Document:
     raw = path.read_bytes()
-    return parse_document(raw, doc_id=path.stem, path=str(path))
+    sidecar = sidecar_of(path)
+    metadata = None
+    if sidecar.is_file() and path.suffix.lower() not in TEXT_SUFFIXES:
+        metadata, _ = split_front_matter(
+            decode_text(sidecar.read_bytes(), str(sidecar)), str(sidecar)
+        )
+    return parse_document(raw, path.stem, str(path), path.suffix, metadata, max_pages)
 
 
-def parse_document(raw: bytes, doc_id: str, path: str | None = None) -> Document:
+def parse_document(
+    raw: bytes,
+    doc_id: str,
+    path: str | None = None,
+    suffix: str = ".md",
+    metadata: dict | None = None,
+    max_pages: int = MAX_PDF_PAGES,
+) -> Document:
+    """A Document from a file's bytes. For PDF, Word and HTML, `metadata` (title, date, source,
+    url, language) wins over the file's own; text files carry theirs in front matter."""
     name = path or doc_id
-    text = decode_text(raw, name)
-    meta, body = split_front_matter(text, name)
-    cleaned = clean_text(body)
+    pages = None
+    if suffix.lower() in TEXT_SUFFIXES:
+        refuse_disguised(raw, name, suffix.lower())
+        meta, body = split_front_matter(decode_text(raw, name), name)
+        cleaned = clean_text(body)
+    else:
+        extracted = read_file(raw, suffix, name, max_pages)
+        own = {k: v for k, v in extracted.meta.items() if v not in (None, "")}
+        meta = {**own, **{k: v for k, v in (metadata or {}).items() if v not in (None, "")}}
+        cleaned, starts = _join_pages([clean_text(page) for page in extracted.pages])
+        pages = starts if extracted.paged else None
     if not cleaned.strip():
         raise BadDocument(f"{name} has no text after cleaning")
     return Document(
@@ -74,7 +119,29 @@ def parse_document(raw: bytes, doc_id: str, path: str | None = None) -> Document
         text=cleaned,
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
+        pages=pages,
     )
+
+
+def _join_pages(pages: list[str]) -> tuple[str, list[int]]:
+    """The pages' text joined by blank lines, and where each page starts in it (an empty page
+    starts where the next one does)."""
+    parts: list[str] = []
+    starts: list[int] = []
+    offset = 0
+    for page in pages:
+        starts.append(offset)
+        if page.strip():
+            parts.append(page)
+            offset += len(page) + 2
+    return "\n\n".join(parts), starts
+
+
+def page_of(pages: list[int] | None, offset: int) -> int | None:
+    """The 1-based page holding a character offset of the text, for a paged document."""
+    if not pages:
+        return None
+    return max(1, bisect.bisect_right(pages, offset))
 
 
 def decode_text(raw: bytes, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -31,7 +32,7 @@ _COUNTS = (
 )
 _PASSAGE_COLUMNS = (
     'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, '
-    "d.title, d.source, d.url, d.date"
+    "d.title, d.source, d.url, d.date, d.pages"
 )
 
 
@@ -142,7 +143,7 @@ class IndexReader:
         text = "d.text" if with_text else "'' AS text"
         sql = (
             "SELECT d.id, d.title, d.date, d.source, d.url, d.language, d.path, d.sha256, "
-            f"{text}, {_COUNTS} FROM documents d "
+            f"{text}, d.pages, {_COUNTS} FROM documents d "
             "ORDER BY d.date IS NULL, d.date, d.id LIMIT ? OFFSET ?"
         )
         return [_document(row) for row in self.db.execute(sql, (limit, offset))]
@@ -196,6 +197,7 @@ def _document(row: sqlite3.Row) -> Document:
         text=row["text"],
         path=row["path"],
         sha256=row["sha256"],
+        pages=json.loads(row["pages"]) if row["pages"] else None,
         chunks=row["n_chunks"],
         figures=row["n_figures"],
     )

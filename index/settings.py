@@ -55,6 +55,7 @@ class Settings:
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     max_body_bytes: int = 2_000_000
     max_upload_bytes: int = 1_000_000
+    max_pdf_pages: int = 300  # a PDF with more pages is refused, in the corpus and as an upload
     # Requests computing at once per worker (the rest wait their turn, cheaply): more threads
     # than cores only fight over them and the GIL, and stall the event loop.
     request_threads: int = 4

@@ -7,6 +7,7 @@ removing a document renumbers the rows after it (vectors are copied, never encod
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from index.tables import table_rows
 from index.types import Chunk, Document
 from index.vectors import VectorLayout, read_exact_vectors, write_vectors
 
-_DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text"
+_DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text, pages"
 _CHUNK_COLUMNS = 'id, doc_id, position, start, "end", text, n_tokens'
 _FIGURE_COLUMNS = "chunk_row, doc_id, position, value, unit, as_of, record"
 
@@ -111,7 +112,7 @@ class Snapshot:
         conn = create_database(folder / DATABASE)
         with conn:
             conn.executemany(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.documents
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.documents
             )
             conn.executemany(
                 f"INSERT INTO chunks (rowid, {_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -133,7 +134,8 @@ class Snapshot:
 
 def _document_row(d: Document) -> tuple:
     date = d.date.isoformat() if d.date else None
-    return (d.id, d.title, date, d.source, d.url, d.language, d.path, d.sha256, d.text)
+    pages = json.dumps(d.pages) if d.pages else None
+    return (d.id, d.title, date, d.source, d.url, d.language, d.path, d.sha256, d.text, pages)
 
 
 def _figure_rows(documents: list[Document], chunks: list[Chunk]):

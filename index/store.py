@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from index.errors import Busy, IndexMismatch, IndexNotFound
 from index.settings import Settings
 
-FORMAT_VERSION = 3  # 2: figures and sentence vectors; 3: vectors.npy, index type by size
+FORMAT_VERSION = 4  # 2: figures and sentence vectors; 3: vectors.npy, index type by size; 4: pages
 MANIFEST = "manifest.json"
 DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
@@ -45,7 +45,8 @@ RETIRED_GRACE_SECONDS = 60.0
 SCHEMA = """
 CREATE TABLE documents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
-    language TEXT, path TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL
+    language TEXT, path TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL,
+    pages TEXT  -- JSON: where each page starts in text (PDF); NULL for a document without pages
 );
 CREATE TABLE chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,

@@ -3,7 +3,9 @@
 Cleaning writes a Markdown table one row per paragraph, cells joined by ' | ' (outer pipes and
 the '---' rule dropped). A row alone ('Jeju | 39,600 | 6.9% | up 71%') does not say what its
 numbers measure; its header does. Figures read from a row take their column's header and the
-row's label as their subject, and a row's sentence vector is encoded with the header before it.
+row's label as their subject, their date from the caption or the header when the row gives none
+('Table 3. Results by ward, 2023'), and a row's sentence vector is encoded with the header
+before it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import re
 from dataclasses import dataclass
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_CAPTION_CHARS = 120  # a longer paragraph before a table is text about it, not its caption
 
 
 @dataclass(frozen=True)
 class TableRow:
     header: tuple[str, ...]
     cells: tuple[str, ...]
+    caption: str = ""  # the paragraph just before the header row ('Table 3. Results, 2023')
 
     @property
     def header_line(self) -> str:
@@ -39,15 +43,17 @@ def table_rows(text: str) -> dict[str, TableRow]:
     """Every body row of the text's tables, by its text (stripped), with its header."""
     rows: dict[str, TableRow] = {}
     header: tuple[str, ...] | None = None
+    caption = before = ""
     for paragraph in _PARAGRAPHS.split(text):
         line = paragraph.strip()
         cells = _cells(line)
         if cells is None:
-            header = None
+            header, before = None, line if len(line) <= _CAPTION_CHARS else ""
         elif header is not None and len(cells) == len(header):
-            rows[line] = TableRow(header, cells)
+            rows[line] = TableRow(header, cells, caption)
         else:
-            header = cells  # a new table starts with its header row
+            header, caption = cells, before  # a new table starts with its header row
+            before = ""
     return rows
 
 

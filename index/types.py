@@ -55,6 +55,9 @@ class Document(BaseModel):
     sha256: str = ""
     chunks: int | None = Field(None, description="Number of chunks in the index")
     figures: int | None = Field(None, description="Number of figures stored with its chunks")
+    pages: list[int] | None = Field(
+        None, description="For a PDF: where each page starts in `text` (page n at pages[n-1])"
+    )
 
 
 class Figure(BaseModel):
@@ -145,6 +148,8 @@ class Passage(BaseModel):
     text: str
     score: float = Field(description="Fused relevance, 0..1, higher is better")
     span: tuple[int, int] = Field(description="Character offsets in the cleaned document")
+    page_start: int | None = Field(None, description="For a PDF: the page the passage starts on")
+    page_end: int | None = Field(None, description="For a PDF: the page it ends on")
     figures: list[Figure] = Field(default_factory=list)
 
 

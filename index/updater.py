@@ -32,10 +32,12 @@ from index.figures import distinct_figures
 from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field
 from index.loader import (
     DOCUMENT_SUFFIXES,
+    TEXT_SUFFIXES,
     corpus_files,
     corpus_hash,
     decode_text,
     parse_document,
+    sidecar_of,
 )
 from index.settings import Settings
 from index.snapshot import Snapshot
@@ -74,8 +76,14 @@ def add_document(
     """Index `raw` (text, optionally with front matter; `metadata` wins over it) as one more
     document, and keep it in the corpus folder so a rebuild finds it."""
     started = time.perf_counter()
-    content = merge_front_matter(raw, metadata or {})
-    parsed = parse_document(content, doc_id or "new", path="the document")
+    if suffix.lower() in TEXT_SUFFIXES:
+        content, sidecar = merge_front_matter(raw, metadata or {}), None
+        parsed = parse_document(content, doc_id or "new", path="the document")
+    else:  # the file is kept as it came; the metadata given with it goes beside it
+        content, sidecar = raw, sidecar_text(metadata or {})
+        given = _read_sidecar(sidecar) if sidecar else None
+        parsed = parse_document(raw, doc_id or "new", "the document", suffix, given,
+                                settings.max_pdf_pages)  # fmt: skip
     doc_id = check_doc_id(doc_id or _derived_id(parsed.title))
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
@@ -87,6 +95,8 @@ def add_document(
         document = parsed.model_copy(update={"id": doc_id, "path": name})
         added = _snapshot_of(document, settings, embedder)
         was_fresh = _corpus_matches(settings, manifest)
+        if sidecar is not None:
+            _write_atomically(sidecar_of(settings.corpus_dir / name), sidecar)
         _write_atomically(settings.corpus_dir / name, content)
         _publish(data_dir, staging, current.plus(added), manifest, settings, was_fresh)
     figures = distinct_figures(Figure.model_validate_json(row[-1]) for row in added.figures)
@@ -108,10 +118,12 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
             raise Conflict("this is the index's only document; add another before removing it")
         was_fresh = _corpus_matches(settings, manifest)
         aside = _set_aside(settings, row[6])
+        sidecar = _set_aside(settings, sidecar_of(Path(row[6])).as_posix() if row[6] else None)
         _publish(data_dir, staging, current.without(doc_id), manifest, settings, was_fresh)
-        if aside is not None:
-            aside.unlink(missing_ok=True)
-            fsync_dir(aside.parent)
+        for path in (aside, sidecar):
+            if path is not None:
+                path.unlink(missing_ok=True)
+                fsync_dir(path.parent)
     document = Document(
         id=row[0], title=row[1], date=row[2], source=row[3], url=row[4], language=row[5],
         text="", path=row[6], sha256=row[7],
@@ -130,6 +142,22 @@ def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
         return body.encode("utf-8")
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
     return f"---\n{header}\n---\n{body.lstrip(chr(10))}".encode()
+
+
+def sidecar_text(metadata: dict[str, Any]) -> bytes | None:
+    """The metadata given with a PDF, Word or HTML file, as front matter for its sidecar; None
+    when none was given."""
+    meta = {k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")}
+    if not meta:
+        return None
+    for key in FIELD_MAX_CHARS:
+        text_field(meta, key, "the upload")
+    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
+    return f"---\n{header}\n---\n".encode()
+
+
+def _read_sidecar(content: bytes) -> dict[str, Any]:
+    return split_front_matter(content.decode("utf-8"), "the upload's metadata")[0]
 
 
 def check_doc_id(doc_id: str) -> str:

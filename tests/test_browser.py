@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from .conftest import KEY, ROOT, copy_index, free_port
+from .made_files import two_page_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -206,6 +207,26 @@ def test_uploaded_document_is_listed_and_answers_questions(tab, tmp_path):
     _ask(page, "How many digital fishing licences had been issued?")
     assert page.locator(".rq-card .rq-value").last.inner_text() == "4,321"
     assert "Fishing licences go digital" in page.locator(".rq-card .rq-meta").last.inner_text()
+
+
+def test_an_uploaded_pdf_answers_with_its_table_cell_and_cites_its_page(tab, tmp_path):
+    page = tab.page
+    page.get_by_role("link", name="Documents").click()
+    page.get_by_text("Add a document").wait_for()
+    page.get_by_text("API key (to add documents)").click()
+    key = page.get_by_placeholder("X-API-Key")
+    key.fill(KEY)
+    key.press("Enter")
+    upload = tmp_path / "ward_results.pdf"
+    upload.write_bytes(two_page_pdf(title="Ward results 2023"))
+    page.locator("input[type=file]").set_input_files(str(upload))
+    page.get_by_role("button", name="Add document").click()
+    page.get_by_text("Added “Ward results 2023”").wait_for()
+    page.get_by_role("link", name="Ask").click()
+    _ask(page, "How many appointments were booked in Ward 7?")
+    assert page.locator(".rq-card .rq-value").last.inner_text() == "4,120"
+    meta = page.locator(".rq-card .rq-meta").last.inner_text()
+    assert "Ward results 2023" in meta and re.search(r"\bpp?\. (1-)?2\b", meta), meta
 
 
 def test_markup_in_documents_and_questions_is_shown_not_run(tab, running):

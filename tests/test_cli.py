@@ -64,7 +64,7 @@ def test_bad_corpora_exit_2_and_write_nothing(tmp_path):
     (tmp_path / "empty").mkdir()
     data = tmp_path / "data"
     result = run_cli("index", "build", "--corpus", str(tmp_path / "empty"), "--data-dir", str(data))
-    _assert_one_line_error(result, "no .txt or .md documents")
+    _assert_one_line_error(result, "no documents (.txt, .md")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "latin1.txt").write_bytes(b"Caf\xe9 au lait.")
     result = run_cli("index", "build", "--corpus", str(tmp_path / "bad"), "--data-dir", str(data))

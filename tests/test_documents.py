@@ -17,6 +17,7 @@ from index.errors import Conflict, DocumentNotFound
 from index.reader import IndexReader
 from index.updater import add_document, remove_document
 from tests.conftest import KEY, Server, copy_index, start_server, stop_server
+from tests.made_files import scanned_pdf, two_page_pdf
 from tests.test_api import _assert_problem
 
 HANOI = (
@@ -133,6 +134,29 @@ def test_an_uploaded_file_keeps_its_front_matter_under_the_form_fields(writer):
     assert (writer.settings.corpus_dir / "danang.txt").is_file()
 
 
+def test_an_uploaded_pdf_is_kept_as_it_came_and_its_passages_know_their_page(writer):
+    reply = httpx.post(
+        f"{writer.base_url}/v1/documents",
+        files={"file": ("wards.pdf", two_page_pdf(), "application/pdf")},
+        data={"id": "wards", "source": "Form source"},
+        headers={"X-API-Key": KEY},
+        timeout=120,
+    )
+    assert reply.status_code == 201, reply.text
+    document = reply.json()["document"]
+    assert (document["title"], document["source"]) == ("Ward results 2023", "Form source")
+    assert (writer.settings.corpus_dir / "wards.pdf").read_bytes() == two_page_pdf()
+    assert "Form source" in (writer.settings.corpus_dir / "wards.pdf.meta.yaml").read_text()
+    found = httpx.post(f"{writer.base_url}/v1/search",
+                       json={"query": "appointments booked in Ward 7", "top_k": 3,
+                             "filters": {"doc_ids": ["wards"]}}).json()  # fmt: skip
+    pages = {(p["page_start"], p["page_end"]) for p in found["passages"]}
+    assert pages and all(start is not None and end is not None for start, end in pages)
+    gone = httpx.delete(f"{writer.base_url}/v1/documents/wards", headers={"X-API-Key": KEY})
+    assert gone.status_code == 204
+    assert not any(p.name.startswith("wards.pdf") for p in writer.settings.corpus_dir.iterdir())
+
+
 def test_a_deleted_document_is_gone_from_search_listing_and_corpus(writer):
     assert _add(writer, text=HANOI, id="hanoi").status_code == 201
     gone = httpx.delete(f"{writer.base_url}/v1/documents/hanoi", headers={"X-API-Key": KEY})
@@ -166,7 +190,10 @@ def test_a_deleted_document_is_gone_from_search_listing_and_corpus(writer):
         (dict(json={"text": "x" * 20_001}), 413, "20000"),
         (dict(content=b'{"text": ', headers={"Content-Type": "application/json"}), 400, "JSON"),
         (dict(content=b"plain", headers={"Content-Type": "text/plain"}), 415, "text/plain"),
-        (dict(files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}), 415, "a.pdf"),
+        (dict(files={"file": ("a.pptx", b"PK\x03\x04", "application/zip")}), 415, "a.pptx"),
+        (dict(files={"file": ("a.pdf", b"%PDF-1.4", "application/pdf")}), 422, "cannot be read"),
+        (dict(files={"file": ("s.pdf", scanned_pdf(), "application/pdf")}), 422, "scanned"),
+        (dict(files={"file": ("a.docx", b"not a zip", "application/octet-stream")}), 422, "zip"),
         (dict(files={"file": ("a.txt", b"caf\xe9 latin-1", "text/plain")}), 422, "UTF-8"),
         (dict(files={"file": ("a.txt", b"\xff\xfe\x00bin", "text/plain")}), 422, "binary"),
         (dict(files={"file": ("a.txt", b"y" * 20_001, "text/plain")}), 413, "20000"),

@@ -9,6 +9,7 @@ from assistant.question import understand
 from eval.run import (
     aggregate,
     expected_calibration_error,
+    gold_in,
     misses_by_stage,
     reliability_table,
     render_markdown,
@@ -184,3 +185,9 @@ def test_the_report_counts_and_lists_every_miss_by_stage():
     assert "q2 (k=3)" in markdown and "q4 (gave the near figure)" in markdown
     assert "## shape: count" in markdown
     assert "| 0.9-1.0 | 3 | 0.900 | 0.333 |" in markdown
+
+
+def test_a_question_answered_by_a_table_row_is_reported_apart():
+    row = {"gold": [{"doc_id": "d", "contains": "Ward 7 | 4,120 | 63%"}]}
+    text = {"gold": [{"doc_id": "d", "contains": "The ward booked 4,120 appointments."}]}
+    assert (gold_in(row), gold_in(text), gold_in({"gold": []})) == ("table", "text", None)

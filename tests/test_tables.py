@@ -48,3 +48,18 @@ def test_a_row_is_encoded_under_its_header():
     )
     prose = "The table below shows mobile ID uptake by province."
     assert embedding_text(prose, rows) == prose
+
+
+def test_a_table_row_without_a_date_takes_its_caption_s_year():
+    text = (
+        "Table 3. Results by ward, 2023\n\nWard | Appointments booked\n\nWard 7 | 4,120\n\n"
+        "Appointments rose again in every ward over the whole of 2021 and 2022, the office said, "
+        "and it expects the same of the wards that opened their counters late.\n\n"
+        "Ward | Appointments booked\n\nWard 9 | 2,310"
+    )
+    found = {f.text: f for f in extract_figures(text, dt.date(2024, 3, 5), "d", "d#0",
+                                                table_rows(text))}  # fmt: skip
+    assert found["4,120"].as_of == dt.date(2023, 12, 31)
+    assert found["4,120"].subject == "Appointments booked, Ward 7"
+    # a long paragraph before a table is text about it, not its caption: the document's date
+    assert found["2,310"].as_of == dt.date(2024, 3, 5)

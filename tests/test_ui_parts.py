@@ -16,6 +16,7 @@ from ui.render import (
     how_sure,
     mark_spans,
     quotes_html,
+    source_line,
     sources_html,
 )
 from ui.timeline import timeline_points
@@ -177,3 +178,13 @@ def test_the_closest_figure_under_a_decline_is_marked_as_not_the_answer():
     figure = Figure(value=1250, text="1,250", subject="surplus staff", doc_id="d", chunk_id="d#0")
     card = closest_html(figure, [])
     assert "not the answer" in card and "rq-closest" in card and "1,250" in card
+
+
+def test_a_pdf_passage_is_cited_with_its_page_and_says_which_page_to_open():
+    one_page = _passage("r#0003", "Report", page_start=2, page_end=2)
+    two_pages = _passage("r#0004", "Report", page_start=2, page_end=3)
+    assert source_line(one_page, 1).endswith("· p. 2")
+    assert source_line(two_pages, 2).endswith("· pp. 2-3")
+    assert "p." not in source_line(_passage("t#0001", "Text file"), 3)
+    rendered = sources_html([(1, one_page, []), (2, two_pages, [])], "rq-a")
+    assert "In the PDF: page 2<" in rendered and "In the PDF: pages 2-3<" in rendered

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
@@ -116,7 +117,7 @@ class ApiClient:
         response = self._request(
             "POST",
             "/v1/documents",
-            files={"file": (filename, content, "text/plain")},
+            files={"file": (filename, content, _content_type(filename))},
             data={name: value for name, value in fields.items() if value},
             headers={"X-API-Key": self.api_key} if self.api_key else {},
         )
@@ -172,3 +173,11 @@ def _problem_of(response: httpx.Response) -> ApiProblem:
         body = {}
     title = str(body.get("title") or response.reason_phrase or "Error")
     return ApiProblem(response.status_code, title, str(body.get("detail") or ""))
+
+
+def _content_type(filename: str) -> str:
+    """What the API's upload expects for the file's extension (it reads by extension)."""
+    kinds = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html",
+             ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             ".md": "text/markdown", ".markdown": "text/markdown"}  # fmt: skip
+    return kinds.get(PurePath(filename).suffix.lower(), "text/plain")

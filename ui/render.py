@@ -88,8 +88,17 @@ def source_line(
     parts = [title, html.escape(passage.source or "")]
     if with_date:
         parts.append(format_date(passage.date))
+    parts.append(page_label(passage))
     label = f"[{number}] " if number else ""
     return label + " · ".join(p for p in parts if p)
+
+
+def page_label(passage: Passage) -> str:
+    """'p. 2', 'pp. 2-3' for a passage of a PDF; '' for a document without pages."""
+    start, end = passage.page_start, passage.page_end
+    if start is None:
+        return ""
+    return f"p. {start}" if end in (None, start) else f"pp. {start}-{end}"
 
 
 def figure_card_html(
@@ -173,9 +182,17 @@ def sources_html(
         f'<a class="rq-src-head" href="#{anchor}-{number}">'
         f"{source_line(passage, number, link=False)}</a>"
         f'<div class="rq-src-body"><div class="rq-passage">{mark_spans(passage.text, spans)}</div>'
-        f"{_original_link(passage)}</div></div>"
+        f"{_page_to_open(passage)}{_original_link(passage)}</div></div>"
         for number, passage, spans in numbered
     )
+
+
+def _page_to_open(passage: Passage) -> str:
+    label = page_label(passage)
+    if not label:
+        return ""
+    where = "page" if label.startswith("p.") else "pages"
+    return f'<div class="rq-source">In the PDF: {where} {label.split(" ", 1)[1]}</div>'
 
 
 def _original_link(passage: Passage) -> str:

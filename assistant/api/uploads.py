@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from index.errors import BodyTooLarge, UnsupportedUpload
+from index.formats import DOCUMENT_SUFFIXES
 from index.front_matter import FIELD_MAX_CHARS
-from index.loader import DOCUMENT_SUFFIXES
 from index.settings import Settings
 from index.types import IsoDate
 from index.updater import DOC_ID
@@ -84,7 +84,10 @@ def request_body_schema() -> dict:
     file_part = {
         "type": "string",
         "format": "binary",
-        "description": "A UTF-8 text file named *.txt, *.md or *.markdown",
+        "description": "A document: UTF-8 text (*.txt, *.md, *.markdown), a PDF with a text "
+        "layer (*.pdf; passages then carry their pages), a Word file (*.docx) or a web page "
+        "(*.html, *.htm: its main text). The form fields override the file's own title, date "
+        "and source.",
     }
     return {
         "requestBody": {
@@ -98,7 +101,13 @@ def request_body_schema() -> dict:
                         "properties": {"file": file_part, **metadata},
                         "additionalProperties": False,
                     },
-                    "encoding": {"file": {"contentType": "text/plain, text/markdown"}},
+                    "encoding": {
+                        "file": {
+                            "contentType": "text/plain, text/markdown, application/pdf, "
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml."
+                            "document, text/html"
+                        }
+                    },
                 },
             },
         }

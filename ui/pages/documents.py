@@ -8,7 +8,7 @@ from ui import session
 from ui.client import ApiClient, ApiError
 from ui.render import document_label, document_text_html, escape_markdown, format_date
 
-UPLOAD_TYPES = ["txt", "md", "markdown"]
+UPLOAD_TYPES = ["txt", "md", "markdown", "pdf", "docx", "html", "htm"]
 ADDED = "document_added"  # the message after an upload, shown once on the next run
 
 
@@ -77,7 +77,7 @@ def _upload_form(client: ApiClient) -> None:
     if message := st.session_state.pop(ADDED, None):
         st.success(message, icon=":material/check_circle:")
     with st.form("upload", clear_on_submit=True):
-        upload = st.file_uploader("A text or Markdown file", type=UPLOAD_TYPES)
+        upload = st.file_uploader("A PDF, Word, web page, text or Markdown file", type=UPLOAD_TYPES)
         title = st.text_input("Title", placeholder="From the file's front matter if left empty")
         date = st.date_input(
             "Date", value=None, min_value=session.EARLIEST_DATE, format="YYYY-MM-DD"
