@@ -1,7 +1,7 @@
 """PDF ingest speed in pages per second: text extraction alone, and the whole build end to end.
 
 A PDF of N pages is made with fpdf2 from the real corpus's paragraphs (seeded), a ruled table on
-every fifth page, a running header and a page-number footer. One run:
+every T-th page (0: none), a running header and a page-number footer. One run:
 
 1. reading it (`index.formats.read_file`: PDFium's text layer, pdfplumber on pages with drawn
    rules, running lines dropped), best of three;
@@ -10,7 +10,7 @@ every fifth page, a running header and a page-number footer. One run:
 
 Prints pages/s for each and the share of the build that reading takes. Reports; never asserts.
 
-    .venv/bin/python bench/pdf_ingest.py [--pages 40]
+    .venv/bin/python bench/pdf_ingest.py [--pages 40] [--table-every 5]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def paragraphs() -> list[str]:
     return found
 
 
-def make_pdf(pages: int) -> bytes:
+def make_pdf(pages: int, table_every: int = 5) -> bytes:
     from fpdf import FPDF
 
     class Report(FPDF):
@@ -56,7 +56,7 @@ def make_pdf(pages: int) -> bytes:
     texts = iter(paragraphs() * 10)
     for n in range(pages):
         pdf.add_page()
-        if n % 5 == 4:
+        if table_every and n % table_every == table_every - 1:
             with pdf.table() as table:
                 for row in [["Ward", "Appointments", "Online"]] + [
                     [f"Ward {i}", f"{1000 + 37 * i:,}", f"{40 + i}%"] for i in range(8)
@@ -73,8 +73,9 @@ def make_pdf(pages: int) -> bytes:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument("--table-every", type=int, default=5, help="0: no tables")
     args = parser.parse_args()
-    raw = make_pdf(args.pages)
+    raw = make_pdf(args.pages, args.table_every)
     reads = []
     for _ in range(3):
         started = time.perf_counter()
@@ -92,7 +93,8 @@ def main() -> int:
         started = time.perf_counter()
         build_index(settings, embedder=embedder)
         build = time.perf_counter() - started
-    print(f"# PDF ingest, {args.pages} pages ({len(raw) / 1024:.0f} KiB)\n")
+    tables = f"a ruled table every {args.table_every} pages" if args.table_every else "no tables"
+    print(f"# PDF ingest, {args.pages} pages, {tables} ({len(raw) / 1024:.0f} KiB)\n")
     print("| step | seconds | pages/s |\n|---|---|---|")
     print(f"| text extraction (read_file, best of 3) | {read:.2f} | {args.pages / read:.1f} |")
     print(f"| end to end (build_index) | {build:.2f} | {args.pages / build:.2f} |")

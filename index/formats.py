@@ -99,7 +99,14 @@ def read_pdf(raw: bytes, name: str, max_pages: int = MAX_PDF_PAGES) -> Extracted
         if len(pdf) > max_pages:
             raise BadDocument(f"{name} has {len(pdf)} pages, over the {max_pages}-page limit "
                               "(REFORMQA_MAX_PDF_PAGES)")  # fmt: skip
-        lines = [_page_lines(pdf, i, raw) for i in range(len(pdf))]
+        lines, ruled = [], []
+        for i in range(len(pdf)):
+            page_lines, has_rules = _page_lines(pdf, i)
+            lines.append(page_lines)
+            if has_rules:
+                ruled.append(i)
+        for i, tables in _tables_on(raw, ruled).items():
+            lines[i] = _lines_around(pdf, i, tables)
         meta = _pdf_meta(pdf.get_metadata_dict(skip_empty=True))
     finally:
         pdf.close()
@@ -110,15 +117,11 @@ def read_pdf(raw: bytes, name: str, max_pages: int = MAX_PDF_PAGES) -> Extracted
     return Extracted(pages, paged=True, meta=meta)
 
 
-def _page_lines(pdf, index: int, raw: bytes) -> list[str]:
-    """The page's lines as the text layer gives them, a ruled table as Markdown table lines."""
+def _page_lines(pdf, index: int) -> tuple[list[str], bool]:
+    """The page's lines as the text layer gives them, and whether it may hold a ruled table."""
     page = pdf[index]
     try:
-        if _may_hold_ruled_table(page):
-            tabled = _page_with_tables(raw, index)
-            if tabled is not None:
-                return tabled
-        return _lines(page.get_textpage().get_text_range())
+        return _lines(page.get_textpage().get_text_range()), _may_hold_ruled_table(page)
     finally:
         page.close()
 
@@ -139,27 +142,45 @@ def _may_hold_ruled_table(page) -> bool:
     return False
 
 
-def _page_with_tables(raw: bytes, index: int) -> list[str] | None:
-    """The page's lines with each ruled table as Markdown table lines where it stands, or None
-    when pdfplumber finds no table with a header and a row."""
+def _tables_on(raw: bytes, indexes: list[int]) -> dict[int, list[tuple[float, float, str]]]:
+    """For each page (0-based) where pdfplumber finds a ruled table with a header and a row:
+    each table's top and bottom (points from the page's top) and its Markdown. The file is
+    opened once; only these pages are parsed."""
+    if not indexes:
+        return {}
     import pdfplumber
 
-    with pdfplumber.open(io.BytesIO(raw), pages=[index + 1]) as doc:
-        page = doc.pages[0]
-        tables = [t for t in page.find_tables() if len(t.extract()) >= 2]
-        if not tables:
-            return None
+    found: dict[int, list[tuple[float, float, str]]] = {}
+    with pdfplumber.open(io.BytesIO(raw), pages=[i + 1 for i in indexes]) as doc:
+        for index, page in zip(indexes, doc.pages, strict=True):
+            tables = [(t.bbox[1], t.bbox[3], t.extract()) for t in page.find_tables()]
+            kept = [(top, bottom, markdown_table(rows)) for top, bottom, rows in tables
+                    if len(rows) >= 2]  # fmt: skip
+            if kept:
+                found[index] = sorted(kept)
+            page.close()
+    return found
+
+
+def _lines_around(pdf, index: int, tables: list[tuple[float, float, str]]) -> list[str]:
+    """The page's lines from the text layer above, between and below its tables, and each
+    table's Markdown lines where it stands (PDFium counts points from the page's bottom)."""
+    page = pdf[index]
+    try:
+        width, height = page.get_width(), page.get_height()
+        text = page.get_textpage()
         lines: list[str] = []
         top = 0.0
-        for table in sorted(tables, key=lambda t: t.bbox[1]):
-            _, y0, _, y1 = table.bbox
-            if y0 > top:
-                lines += _lines(page.crop((0, top, page.width, y0)).extract_text())
-            lines += ["", *markdown_table(table.extract()).split("\n"), ""]
-            top = y1
-        if top < page.height:
-            lines += _lines(page.crop((0, top, page.width, page.height)).extract_text())
-    return lines
+        for table_top, table_bottom, markdown in tables:
+            if table_top > top:
+                lines += _lines(text.get_text_bounded(0, height - table_top, width, height - top))
+            lines += ["", *markdown.split("\n"), ""]
+            top = table_bottom
+        if top < height:
+            lines += _lines(text.get_text_bounded(0, 0, width, height - top))
+        return lines
+    finally:
+        page.close()
 
 
 def markdown_table(rows: list[list[str | None]]) -> str:
