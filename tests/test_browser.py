@@ -183,14 +183,18 @@ def test_a_citation_in_the_answer_opens_its_passage_with_the_figure_marked(tab):
     assert "3 February 2023" in page.locator(".rq-src:target .rq-src-head").inner_text()
 
 
-def test_uploaded_document_is_listed_and_answers_questions(tab, tmp_path):
-    page = tab.page
+def _open_documents_with_the_key(page) -> None:
     page.get_by_role("link", name="Documents").click()
     page.get_by_text("Add a document").wait_for()
     page.get_by_text("API key (to add documents)").click()
     key = page.get_by_placeholder("X-API-Key")
     key.fill(KEY)
     key.press("Enter")
+
+
+def test_uploaded_document_is_listed_and_answers_questions(tab, tmp_path):
+    page = tab.page
+    _open_documents_with_the_key(page)
     upload = tmp_path / "fishing_licences.md"
     upload.write_text(
         "The provincial fisheries department finished its digital licensing programme.\n\n"
@@ -211,12 +215,7 @@ def test_uploaded_document_is_listed_and_answers_questions(tab, tmp_path):
 
 def test_an_uploaded_pdf_answers_with_its_table_cell_and_cites_its_page(tab, tmp_path):
     page = tab.page
-    page.get_by_role("link", name="Documents").click()
-    page.get_by_text("Add a document").wait_for()
-    page.get_by_text("API key (to add documents)").click()
-    key = page.get_by_placeholder("X-API-Key")
-    key.fill(KEY)
-    key.press("Enter")
+    _open_documents_with_the_key(page)
     upload = tmp_path / "ward_results.pdf"
     upload.write_bytes(two_page_pdf(title="Ward results 2023"))
     page.locator("input[type=file]").set_input_files(str(upload))
