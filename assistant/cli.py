@@ -383,10 +383,8 @@ def _one_line(exc: BaseException) -> str:
 
 def _pages(passage) -> str:
     """'; p. 2' or '; pp. 2-3' for a passage of a PDF, '' otherwise."""
-    start, end = passage.page_start, passage.page_end
-    if start is None:
-        return ""
-    return f"; p. {start}" if end in (None, start) else f"; pp. {start}-{end}"
+    label = passage.page_label()
+    return f"; {label}" if label else ""
 
 
 if __name__ == "__main__":

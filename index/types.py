@@ -152,6 +152,14 @@ class Passage(BaseModel):
     page_end: int | None = Field(None, description="For a PDF: the page it ends on")
     figures: list[Figure] = Field(default_factory=list)
 
+    def page_label(self) -> str:
+        """'p. 2', 'pp. 2-3' for a passage of a PDF; '' for a document without pages."""
+        if self.page_start is None:
+            return ""
+        if self.page_end in (None, self.page_start):
+            return f"p. {self.page_start}"
+        return f"pp. {self.page_start}-{self.page_end}"
+
 
 class Filters(BaseModel):
     """Restrict a search. Unknown fields are refused, so a typo never silently widens a search."""

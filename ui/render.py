@@ -88,17 +88,9 @@ def source_line(
     parts = [title, html.escape(passage.source or "")]
     if with_date:
         parts.append(format_date(passage.date))
-    parts.append(page_label(passage))
+    parts.append(passage.page_label())
     label = f"[{number}] " if number else ""
     return label + " · ".join(p for p in parts if p)
-
-
-def page_label(passage: Passage) -> str:
-    """'p. 2', 'pp. 2-3' for a passage of a PDF; '' for a document without pages."""
-    start, end = passage.page_start, passage.page_end
-    if start is None:
-        return ""
-    return f"p. {start}" if end in (None, start) else f"pp. {start}-{end}"
 
 
 def figure_card_html(
@@ -188,7 +180,7 @@ def sources_html(
 
 
 def _page_to_open(passage: Passage) -> str:
-    label = page_label(passage)
+    label = passage.page_label()
     if not label:
         return ""
     where = "page" if label.startswith("p.") else "pages"
