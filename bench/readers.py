@@ -305,25 +305,24 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def in_reading_order(text: str, sentences: Sequence[str]) -> bool:
-    """Every sentence is there, whole, each after the one before."""
-    flat, position = squash(text), 0
-    for sentence in sentences:
-        found = flat.find(sentence, position)
+def in_order(text: str, parts: Sequence[str]) -> bool:
+    """Every part is in the text, whole, each after the one before."""
+    position = 0
+    for part in parts:
+        found = text.find(part, position)
         if found < 0:
             return False
-        position = found + len(sentence)
+        position = found + len(part)
     return True
+
+
+def in_reading_order(text: str, sentences: Sequence[str]) -> bool:
+    """Every sentence is there, whole, each after the one before (wrapped lines squashed)."""
+    return in_order(squash(text), sentences)
 
 
 def cells_on_one_line(line: str, cells: Sequence[str]) -> bool:
-    position = 0
-    for cell in cells:
-        found = line.find(cell, position)
-        if found < 0:
-            return False
-        position = found + len(cell)
-    return True
+    return in_order(line, cells)
 
 
 def rows_on_one_line(text: str, rows: Sequence[Sequence[str]]) -> int:

@@ -194,9 +194,7 @@ def extract_figures(
 def _table_date(row: TableRow, doc_date: dt.date | None) -> dt.date | None:
     """The last date the table's caption or header row states, else the document's."""
     for text in (row.header_line, row.caption):
-        tokens = [_Token(m.lastgroup or "sym", m.group(), m.start(), m.end())
-                  for m in _TOKEN.finditer(text)]  # fmt: skip
-        dates = _dates_in(tokens, doc_date)
+        dates = _dates_in(_tokens(text), doc_date)
         if dates:
             return dates[-1][1]
     return doc_date
@@ -210,11 +208,14 @@ def distinct_figures(figures: Iterable[Figure]) -> list[Figure]:
     return list(found.values())
 
 
-def extract_from_sentence(sentence: str, doc_date: dt.date | None = None) -> list[Figure]:
-    tokens = [
-        _Token(m.lastgroup or "sym", m.group(), m.start(), m.end())
-        for m in _TOKEN.finditer(sentence)
+def _tokens(text: str) -> list[_Token]:
+    return [
+        _Token(m.lastgroup or "sym", m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)
     ]
+
+
+def extract_from_sentence(sentence: str, doc_date: dt.date | None = None) -> list[Figure]:
+    tokens = _tokens(sentence)
     dates = _dates_in(tokens, doc_date)
     readings: list[_Reading] = []
     i = 0

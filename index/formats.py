@@ -1,10 +1,11 @@
 """Read a document file of any supported format into its text, pages and own metadata.
 
-One reader per format, behind `read_file`: plain text and Markdown as they are; PDF from its text
-layer (pypdfium2), with ruled tables found by pdfplumber and written as Markdown tables; Word
-(.docx) paragraphs and tables in document order (python-docx); the main text of a web page
-(trafilatura: navigation, banners, sidebars and footers left out). Every reader returns the same
-`Extracted`; cleaning and the Document itself are index/loader.py's.
+One reader per format, behind `read_file` (plain text and Markdown, with their front matter, are
+index/loader.py's own): PDF from its text layer (pypdfium2), with ruled tables found by pdfplumber
+and written as Markdown tables; Word (.docx) paragraphs and tables in document order
+(python-docx); the main text of a web page (trafilatura: navigation, banners, sidebars and footers
+left out). Every reader returns the same `Extracted`; cleaning and the Document itself are
+index/loader.py's.
 
 A file that cannot be read (encrypted, corrupt, scanned with no text layer, over the page limit,
 an extension that lies about the content, a zip bomb) is a BadDocument with one line saying why.
@@ -58,9 +59,6 @@ def read_file(raw: bytes, suffix: str, name: str, max_pages: int = MAX_PDF_PAGES
         return read_docx(raw, name)
     if suffix in HTML_SUFFIXES:
         return read_html(raw, name)
-    if suffix in TEXT_SUFFIXES:
-        refuse_disguised(raw, name, suffix)
-        return Extracted((raw.decode("utf-8-sig", errors="strict"),))
     raise BadDocument(f"{name}: {suffix or 'no extension'} is not a supported format "
                       f"({', '.join(DOCUMENT_SUFFIXES)})")  # fmt: skip
 
@@ -84,7 +82,7 @@ def refuse_disguised(raw: bytes, name: str, suffix: str) -> None:
 def read_pdf(raw: bytes, name: str, max_pages: int = MAX_PDF_PAGES) -> Extracted:
     import pypdfium2 as pdfium
 
-    if not raw.lstrip()[:5] == b"%PDF-":
+    if raw.lstrip()[:5] != b"%PDF-":
         raise BadDocument(f"{name} is not a PDF (it does not start with %PDF-)")
     try:
         pdf = pdfium.PdfDocument(raw)

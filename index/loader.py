@@ -56,6 +56,11 @@ def sidecar_of(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR)
 
 
+def sidecar_fields(raw: bytes, name: str) -> dict:
+    """The metadata fields a sidecar holds (front matter and nothing after it)."""
+    return split_front_matter(decode_text(raw, name), name)[0]
+
+
 def load_corpus(corpus_dir: Path, max_pages: int = MAX_PDF_PAGES) -> list[Document]:
     """Every document, its `path` relative to the corpus folder (the folder may move)."""
     docs = [
@@ -79,9 +84,7 @@ def load_document(path: Path, max_pages: int = MAX_PDF_PAGES) -> Document:
     sidecar = sidecar_of(path)
     metadata = None
     if sidecar.is_file() and path.suffix.lower() not in TEXT_SUFFIXES:
-        metadata, _ = split_front_matter(
-            decode_text(sidecar.read_bytes(), str(sidecar)), str(sidecar)
-        )
+        metadata = sidecar_fields(sidecar.read_bytes(), str(sidecar))
     return parse_document(raw, path.stem, str(path), path.suffix, metadata, max_pages)
 
 

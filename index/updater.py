@@ -37,6 +37,7 @@ from index.loader import (
     corpus_hash,
     decode_text,
     parse_document,
+    sidecar_fields,
     sidecar_of,
 )
 from index.settings import Settings
@@ -81,7 +82,7 @@ def add_document(
         parsed = parse_document(content, doc_id or "new", path="the document")
     else:  # the file is kept as it came; the metadata given with it goes beside it
         content, sidecar = raw, sidecar_text(metadata or {})
-        given = _read_sidecar(sidecar) if sidecar else None
+        given = sidecar_fields(sidecar, "the upload's metadata") if sidecar else None
         parsed = parse_document(raw, doc_id or "new", "the document", suffix, given,
                                 settings.max_pdf_pages)  # fmt: skip
     doc_id = check_doc_id(doc_id or _derived_id(parsed.title))
@@ -154,10 +155,6 @@ def sidecar_text(metadata: dict[str, Any]) -> bytes | None:
         text_field(meta, key, "the upload")
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
     return f"---\n{header}\n---\n".encode()
-
-
-def _read_sidecar(content: bytes) -> dict[str, Any]:
-    return split_front_matter(content.decode("utf-8"), "the upload's metadata")[0]
 
 
 def check_doc_id(doc_id: str) -> str:
