@@ -226,6 +226,9 @@ def _search(args: argparse.Namespace) -> int:
         print(f"[{rank}] {p.score:.3f}  {p.title}  ({p.date or 'undated'}; {p.source or '?'}"
               f"{_pages(p)})")  # fmt: skip
         print(f"     {p.id}")
+        if p.table_header:  # the passage starts inside a table: show what its rows are
+            for line in p.table_header.split("\n\n"):
+                print(f"     {line}   (repeated from above the passage)")
         print(textwrap.fill(p.text, width=100, initial_indent="     ", subsequent_indent="     "))
         print()
     return 0

@@ -116,6 +116,7 @@ class Retriever:
                 page_start=page_of(pages[row], found[row]["start"]),
                 page_end=page_of(pages[row], max(found[row]["start"], found[row]["end"] - 1)),
                 figures=figures[row],
+                table_header=found[row]["table_header"],
             )
             for row, score in zip(rows.tolist(), scores.tolist(), strict=True)
         ]

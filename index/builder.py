@@ -23,11 +23,12 @@ from index.vectors import choose_factory
 
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 11  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
+PIPELINE_VERSION = 12  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
 # 8: ranks ('ranked 7th', '11th of 63') are figures; 9: any ISO currency is money, '+2.8' an
 # increase, '2024: 80%' no clock time, ordinals after 'to' or in a sentence about ranks; 10: a table
 # cell's figure takes its column header and row label as subject, a row is encoded under its header;
-# 11: a table row without a date of its own is dated by its caption or header
+# 11: a table row without a date of its own is dated by its caption or header; 12: a chunk that
+# starts mid-table is embedded and keyword-indexed under its table's caption and header row
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ def build_index(
                 )
         else:
             with _stage(stages, "encode chunks"):
-                vectors = _encode_all([c.text for c in chunks], embedder, bar, "embedding chunks")
+                vectors = _encode_all(
+                    [c.search_text for c in chunks], embedder, bar, "embedding chunks"
+                )
             with _stage(stages, "encode sentences"):
                 sentence_vectors = _encode_all(
                     sentence_texts(sentences, documents), embedder, bar, "embedding sentences"
@@ -198,7 +201,7 @@ def _encode_with_ray(
 
     if embedder.name != recorded_name(settings.model, settings.embed_backend):  # actors load it
         raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
-    texts = [c.text for c in chunks] + sentences
+    texts = [c.search_text for c in chunks] + sentences
     task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))
     vectors = encode_with_ray(texts, settings)
     bar.advance(task, len(texts))

@@ -184,11 +184,22 @@ def extract_figures(
         dated = _table_date(row, doc_date) if row is not None else doc_date
         for fig in extract_from_sentence(sentence, dated):
             if row is not None:
-                fig.subject = row.subject_at(row.column_of(fig.span[0], sentence)) or fig.subject
+                column = row.column_of(fig.span[0], sentence)
+                fig.subject = row.subject_at(column) or fig.subject
+                fig.column, fig.row = row.header_of(column), row.label or None
+                if fig.unit is None and not fig.change:
+                    fig.unit = _header_unit(row.unit_of(column), fig.value)
             fig.span = (fig.span[0] + start, fig.span[1] + start)
             fig.doc_id, fig.chunk_id = doc_id, chunk_id
             figures.append(fig)
     return figures
+
+
+def _header_unit(unit: str | None, value: float) -> str | None:
+    """A column's unit, for a bare number it can be: a rank is a whole number from 1."""
+    if unit == "rank" and not (value.is_integer() and value >= 1):
+        return None
+    return unit
 
 
 def _table_date(row: TableRow, doc_date: dt.date | None) -> dt.date | None:

@@ -31,7 +31,7 @@ _COUNTS = (
     "json_extract(f.record, '$.text')) FROM figures f WHERE f.doc_id = d.id) AS n_figures"
 )
 _PASSAGE_COLUMNS = (
-    'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, '
+    'c.rowid AS row, c.id, c.doc_id, c.start, c.end AS "end", c.text, c.table_header, '
     "d.title, d.source, d.url, d.date, d.pages"
 )
 

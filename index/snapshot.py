@@ -21,7 +21,7 @@ from index.types import Chunk, Document
 from index.vectors import VectorLayout, read_exact_vectors, write_vectors
 
 _DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text, pages"
-_CHUNK_COLUMNS = 'id, doc_id, position, start, "end", text, n_tokens'
+_CHUNK_COLUMNS = 'id, doc_id, position, start, "end", text, n_tokens, table_header'
 _FIGURE_COLUMNS = "chunk_row, doc_id, position, value, unit, as_of, record"
 
 
@@ -47,7 +47,8 @@ class Snapshot:
         return cls(
             documents=[_document_row(d) for d in documents],
             chunks=[
-                (c.id, c.doc_id, c.position, c.start, c.end, c.text, c.n_tokens) for c in chunks
+                (c.id, c.doc_id, c.position, c.start, c.end, c.text, c.n_tokens, c.table_header)
+                for c in chunks
             ],
             chunk_vectors=np.asarray(chunk_vectors, dtype=np.float32),
             figures=list(_figure_rows(documents, chunks)),
@@ -115,7 +116,7 @@ class Snapshot:
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.documents
             )
             conn.executemany(
-                f"INSERT INTO chunks (rowid, {_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO chunks (rowid, {_CHUNK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(row, *chunk) for row, chunk in enumerate(self.chunks)],
             )
             conn.executemany("INSERT INTO figures VALUES (?, ?, ?, ?, ?, ?, ?)", self.figures)
@@ -125,7 +126,8 @@ class Snapshot:
             )
         conn.close()
         (folder / KEYWORDS).mkdir()
-        KeywordIndex.build([chunk[5] for chunk in self.chunks]).save(folder / KEYWORDS)
+        searched = (f"{c[7]}\n\n{c[5]}" if c[7] else c[5] for c in self.chunks)  # Chunk.search_text
+        KeywordIndex.build(searched).save(folder / KEYWORDS)
         np.save(folder / SENTENCE_VECTORS, self.sentence_vectors.astype(np.float32))
         return write_vectors(
             folder, self.chunk_vectors, exact_max_chunks, recall_target, self.sentence_vectors

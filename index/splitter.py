@@ -7,6 +7,7 @@ from typing import Any
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.sentences import SENTENCE_END
+from index.tables import missing_header, table_rows
 from index.types import Chunk, Document
 
 # Sentence ends and paragraph breaks first, so chunks are whole sentences and the overlap is
@@ -53,6 +54,7 @@ class Splitter:
         ]
         chunks: list[Chunk] = []
         cursor = 0
+        rows = table_rows(doc.text)
         for position, piece in enumerate(pieces):
             start = doc.text.find(piece, cursor)
             if start < 0:  # pieces are substrings in order; anything else is a splitter bug
@@ -66,6 +68,7 @@ class Splitter:
                     end=start + len(piece),
                     text=piece,
                     n_tokens=self.count_tokens(piece),
+                    table_header=missing_header(piece, rows),
                 )
             )
             cursor = start + 1

@@ -34,7 +34,8 @@ from pydantic import BaseModel
 from index.errors import Busy, IndexMismatch, IndexNotFound
 from index.settings import Settings
 
-FORMAT_VERSION = 4  # 2: figures and sentence vectors; 3: vectors.npy, index type by size; 4: pages
+FORMAT_VERSION = 5  # 2: figures and sentence vectors; 3: vectors.npy, index type by size; 4: pages;
+# 5: chunks.table_header
 MANIFEST = "manifest.json"
 DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
@@ -51,7 +52,8 @@ CREATE TABLE documents (
 CREATE TABLE chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL REFERENCES documents(id), position INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL,
+    table_header TEXT  -- caption and header row of a table whose rows the chunk holds without it
 );
 CREATE INDEX chunks_doc ON chunks(doc_id);
 CREATE TABLE figures (

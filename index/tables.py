@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_NUMERIC = re.compile(r"^[\d\s.,%+\-−–]*$")  # a cell that is only a number (or empty)
+_RANK_HEADER = re.compile(r"\b(rank(ing)?|position|place)\b", re.IGNORECASE)
+_PERCENT_HEADER = re.compile(r"%|\bper\s?cent\b", re.IGNORECASE)
 _CAPTION_CHARS = 120  # a longer paragraph before a table is text about it, not its caption
 
 
@@ -31,12 +34,37 @@ class TableRow:
         """The cell (0-based) that character `offset` of the row's text falls in."""
         return row[:offset].count("|")
 
+    @property
+    def label_column(self) -> int:
+        """The cell that names the row: the first that is not a number ('| 11 | Austria |')."""
+        return next((i for i, cell in enumerate(self.cells) if not _NUMERIC.match(cell)), 0)
+
+    @property
+    def label(self) -> str:
+        return self.cells[self.label_column]
+
+    def header_of(self, column: int) -> str | None:
+        """The header of a cell's column; None for the label's column or one without a header."""
+        if column == self.label_column or not 0 <= column < len(self.header):
+            return None
+        return self.header[column] or None
+
+    def unit_of(self, column: int) -> str | None:
+        """A unit the column's header gives its bare numbers: 'rank' under 'Rank 2022 (of 24)',
+        '%' under 'Share online (%)'."""
+        header = self.header_of(column) or ""
+        if _RANK_HEADER.search(header):
+            return "rank"
+        if _PERCENT_HEADER.search(header):
+            return "%"
+        return None
+
     def subject_at(self, column: int) -> str | None:
         """'Share spent, Digital identity and signing': the column's header and the row's label."""
-        if column <= 0 or column >= len(self.header) or not self.header[column]:
+        header = self.header_of(column)
+        if header is None:
             return None
-        label = self.cells[0]
-        return f"{self.header[column]}, {label}" if label else self.header[column]
+        return f"{header}, {self.label}" if self.label else header
 
 
 def table_rows(text: str) -> dict[str, TableRow]:
@@ -55,6 +83,20 @@ def table_rows(text: str) -> dict[str, TableRow]:
             header, caption = cells, before  # a new table starts with its header row
             before = ""
     return rows
+
+
+def missing_header(passage: str, rows: dict[str, TableRow]) -> str | None:
+    """The caption and header row of each table whose body rows the passage holds without its
+    header (a chunk that starts mid-table), one paragraph each; None when it lacks none."""
+    paragraphs = [p.strip() for p in _PARAGRAPHS.split(passage)]
+    held = set(paragraphs)
+    found: list[str] = []
+    for row in (rows[p] for p in paragraphs if p in rows):
+        if row.header_line not in held:
+            for part in (row.caption, row.header_line):
+                if part and part not in found and part not in held:
+                    found.append(part)
+    return "\n\n".join(found) or None
 
 
 def embedding_text(sentence: str, rows: dict[str, TableRow]) -> str:

@@ -101,6 +101,10 @@ class Figure(BaseModel):
     value_max: float | None = Field(None, description="High end of a range ('10-15%' -> 15)")
     change: str | None = Field(None, description="'increase' or 'decrease' for 'up 12%' and such")
     subject: str | None = None
+    row: str | None = Field(None, description="For a table cell: its row's label ('Ward 7')")
+    column: str | None = Field(
+        None, description="For a table cell: its column's header ('Appointments booked')"
+    )
     as_of: dt.date | None = None
     sentence: str = ""
     span: tuple[int, int] = (0, 0)
@@ -116,6 +120,14 @@ class Chunk(BaseModel):
     end: int
     text: str
     n_tokens: int = Field(description="Length in the embedding model's tokens, specials included")
+    table_header: str | None = Field(
+        None, description="Caption and header row of a table whose rows the chunk holds without it"
+    )
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded and keyword-indexed: the text, under the header its rows lack."""
+        return f"{self.table_header}\n\n{self.text}" if self.table_header else self.text
 
 
 class Passage(BaseModel):
@@ -150,6 +162,11 @@ class Passage(BaseModel):
     span: tuple[int, int] = Field(description="Character offsets in the cleaned document")
     page_start: int | None = Field(None, description="For a PDF: the page the passage starts on")
     page_end: int | None = Field(None, description="For a PDF: the page it ends on")
+    table_header: str | None = Field(
+        None,
+        description="When the passage starts inside a table: the table's caption and header row "
+        "(cells joined by ' | '), which the passage's text does not hold; shown above it",
+    )
     figures: list[Figure] = Field(default_factory=list)
 
     def page_label(self) -> str:

@@ -192,7 +192,7 @@ def _snapshot_of(document: Document, settings: Settings, embedder: Embedder) -> 
     return Snapshot.of(
         [document],
         chunks,
-        embedder.encode([c.text for c in chunks]),
+        embedder.encode([c.search_text for c in chunks]),
         sentences,
         embedder.encode(sentence_texts(sentences, [document])),
     )

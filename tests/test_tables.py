@@ -4,7 +4,9 @@ import datetime as dt
 
 from index.clean import clean_text
 from index.figures import extract_figures
-from index.tables import embedding_text, table_rows
+from index.tables import embedding_text, missing_header, table_rows
+
+from .conftest import run_cli
 
 MARKDOWN = """The table below shows mobile ID uptake by province.
 
@@ -24,6 +26,36 @@ def test_each_body_row_is_found_with_its_header_and_nothing_else_is():
     jeju = rows["Jeju | 39,600 | 6.9% | up 71%"]
     assert jeju.header == ("Province", "Active mobile IDs", "Share of adults", "Change")
     assert jeju.subject_at(2) == "Share of adults, Jeju" and jeju.subject_at(0) is None
+
+
+RANKED = (
+    "Table 2. Benchmark ranking, 2025\n\nRank | Country | Score | Share online (%) | Change\n\n"
+    "11 | Austria | 82.7 | 45.5 | +2\n\n13 | Portugal | 81.4 | 40 | 1\n\n"
+    "Both countries gained places."
+)
+
+
+def test_a_cell_is_read_by_its_row_label_and_its_column_header_with_the_header_s_unit():
+    rows = table_rows(RANKED)
+    austria = rows["11 | Austria | 82.7 | 45.5 | +2"]
+    assert austria.label == "Austria"  # the first cell that is not a number names the row
+    found = {f.text: f for f in extract_figures(RANKED, dt.date(2025, 6, 1), tables=rows)}
+    assert (found["11"].row, found["11"].column, found["11"].unit) == ("Austria", "Rank", "rank")
+    assert found["11"].subject == "Rank, Austria"
+    assert (found["45.5"].column, found["45.5"].unit) == ("Share online (%)", "%")
+    assert found["82.7"].unit is None and found["82.7"].row == "Austria"
+    assert found["+2"].change == "increase" and found["+2"].unit is None
+    prose = extract_figures("Austria gained 2 places.", dt.date(2025, 6, 1))
+    assert prose[0].row is None and prose[0].column is None
+
+
+def test_a_passage_that_starts_inside_a_table_gets_its_caption_and_header_row():
+    rows = table_rows(RANKED)
+    header = RANKED[: RANKED.index("\n\n11 |")]
+    assert missing_header("13 | Portugal | 81.4 | 40 | 1\n\nBoth countries gained places.",
+                          rows) == header  # fmt: skip
+    assert missing_header(RANKED, rows) is None  # the passage holds its header
+    assert missing_header("Both countries gained places.", rows) is None
 
 
 def test_a_cells_figure_takes_its_column_header_and_row_label_as_subject():
@@ -63,3 +95,43 @@ def test_a_table_row_without_a_date_takes_its_caption_s_year():
     assert found["4,120"].subject == "Appointments booked, Ward 7"
     # a long paragraph before a table is text about it, not its caption: the document's date
     assert found["2,310"].as_of == dt.date(2024, 3, 5)
+
+
+PROVINCES = ["Lao Cai", "Yen Bai", "Thai Nguyen", "Bac Giang", "Phu Tho", "Hoa Binh", "Son La",
+             "Dien Bien", "Lai Chau", "Ha Giang", "Cao Bang", "Lang Son", "Tuyen Quang",
+             "Bac Kan", "Quang Ninh", "Hai Duong", "Hung Yen", "Thai Binh", "Nam Dinh",
+             "Ninh Binh"]  # fmt: skip
+
+
+def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_path, embedder):
+    from assistant.retriever import Retriever
+    from index.builder import build_index
+    from index.settings import Settings
+
+    rows = "\n".join(f"| {name} | {1000 + 37 * i:,} | {50 + i}.5% |" for i, name in
+                     enumerate(PROVINCES))  # fmt: skip
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "lines.md").write_text(
+        "---\ntitle: Public service portal\ndate: 2024-02-01\n---\n"
+        "The portal kept growing in the northern provinces.\n\n"
+        "Table 4. Portal use by province, 2023\n\n"
+        f"| Province | Dossiers filed online | Share of dossiers online |\n|---|---|---|\n{rows}\n"
+    )
+    settings = Settings.from_env(environ={}, corpus_dir=corpus, data_dir=tmp_path / "data",
+                                 chunk_tokens=48, chunk_overlap=0)  # fmt: skip
+    build_index(settings, embedder=embedder)
+    retriever = Retriever.load(settings)
+    retriever.embedder = embedder
+    header = "Table 4. Portal use by province, 2023\n\nProvince | Dossiers filed online | Share of "
+    passages = retriever.search("Ninh Binh dossiers filed online", k=1)
+    assert "Ninh Binh | 1,703 | 69.5%" in passages[0].text
+    assert passages[0].table_header.startswith(header)  # the chunk does not hold its header
+    assert "Province |" not in passages[0].text  # the passage's text is the document's own
+    figure = next(f for f in passages[0].figures if f.text == "69.5%")
+    assert (figure.row, figure.column) == ("Ninh Binh", "Share of dossiers online")
+    first = retriever.search("The portal kept growing in the northern provinces", k=1)[0]
+    assert first.table_header is None
+    shown = run_cli("search", "Ninh Binh dossiers filed online", "-k", "1", "--data-dir",
+                    str(settings.data_dir)).stdout  # fmt: skip
+    assert shown.index("Province | Dossiers filed online") < shown.index("Ninh Binh | 1,703")

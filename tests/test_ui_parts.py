@@ -188,3 +188,13 @@ def test_a_pdf_passage_is_cited_with_its_page_and_says_which_page_to_open():
     assert "p." not in source_line(_passage("t#0001", "Text file"), 3)
     rendered = sources_html([(1, one_page, []), (2, two_pages, [])], "rq-a")
     assert "In the PDF: page 2<" in rendered and "In the PDF: pages 2-3<" in rendered
+
+
+def test_a_passage_that_starts_inside_a_table_shows_its_header_row_above_its_text():
+    header = "Table 3. Results by ward, 2023\n\nWard | Booked | <b>Online</b>"
+    rows = _passage("r#0005", "Report", text="Ward 9 | 2,310 | 41%", table_header=header)
+    rendered = sources_html([(1, rows, [(9, 14)])], "rq-a")
+    head = rendered.index('class="rq-table-head"')
+    assert head < rendered.index("Ward 9 | <mark>2,310</mark>")
+    assert "Ward | Booked | &lt;b&gt;Online&lt;/b&gt;" in rendered[head:]
+    assert "rq-table-head" not in sources_html([(1, _passage("r#0001", "Report"), [])], "rq-a")

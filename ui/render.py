@@ -40,6 +40,8 @@ STYLE = """
 .rq-src:target{border-color:#1f6feb;box-shadow:0 0 0 2px #ddf4ff}
 .rq-src:target .rq-src-body{display:block}
 .rq-passage{white-space:pre-wrap;line-height:1.5;font-size:.95rem}
+.rq-table-head{white-space:pre-wrap;font-size:.9rem;font-weight:600;color:#57606a;
+  border-bottom:1px dashed #d0d7de;margin-bottom:.3rem;padding-bottom:.2rem}
 .rq-passage mark{background:#ffe58f;padding:0 .1em;border-radius:3px}
 .rq-source{font-size:.85rem;color:#57606a;margin-bottom:.4rem}
 .rq-doctext{white-space:pre-wrap;line-height:1.5;max-height:28rem;overflow:auto;
@@ -173,9 +175,20 @@ def sources_html(
         f'<div class="rq-src" id="{anchor}-{number}">'
         f'<a class="rq-src-head" href="#{anchor}-{number}">'
         f"{source_line(passage, number, link=False)}</a>"
-        f'<div class="rq-src-body"><div class="rq-passage">{mark_spans(passage.text, spans)}</div>'
+        f'<div class="rq-src-body">{_table_header(passage)}'
+        f'<div class="rq-passage">{mark_spans(passage.text, spans)}</div>'
         f"{_page_to_open(passage)}{_original_link(passage)}</div></div>"
         for number, passage, spans in numbered
+    )
+
+
+def _table_header(passage: Passage) -> str:
+    """A passage that starts inside a table shows the table's caption and header row above it."""
+    if not passage.table_header:
+        return ""
+    return (
+        '<div class="rq-table-head" title="Repeated from above the passage">'
+        f"{html.escape(passage.table_header)}</div>"
     )
 
 
