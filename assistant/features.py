@@ -39,7 +39,8 @@ FEATURES = (
     "is_unitless_decimal", "asks_score", "asks_score_unitless", "asks_average",
     "asks_average_near", "target_near", "asks_target_target_near", "asks_rank", "is_rank",
     "asks_rank_is_rank", "is_new_value", "is_baseline", "asked_year_in_clause",
-    "asked_year_in_sentence", "other_year_in_clause", "corroborated",
+    "asked_year_in_sentence", "other_year_in_clause", "corroborated", "in_table", "row_idf",
+    "row_named", "column_idf", "column_named", "asked_year_in_column", "other_year_in_column",
 )  # fmt: skip
 # Facts about the question alone, the same in every row of one question: they cannot rank its
 # candidates, only say how likely it is that none of them is the answer.
@@ -96,6 +97,11 @@ def _share(weights: dict[str, float], found: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in found) / total if total else 0.0
 
 
+def _named(words: set[str], q: Question) -> float:
+    """The share of a table cell's row label (or column header) words the question uses."""
+    return len(words & set(q.terms)) / len(words) if words else 0.0
+
+
 def _asks(text: str) -> dict[str, bool]:
     return {"score": bool(_SCORE.search(text)), "average": bool(_AVERAGE.search(text)),
             "target": bool(_TARGET.search(text)), "rank": bool(_RANK.search(text))}  # fmt: skip
@@ -117,6 +123,8 @@ def _row(
     clause_text = f"{lead} {after}"
     asked_year = str(q.time.year) if q.time is not None and q.time.year else None
     clause_years = set(m.group() for m in _YEAR.finditer(clause_text))
+    column_years = set(m.group() for m in _YEAR.finditer(f.column or ""))
+    row, column = set(tokenize(f.row or "")), set(tokenize(f.column or ""))
     unit = (f.unit or "").lower()
     is_percent = unit == "%" or (f.of_total is not None and unit != "rank")
     is_money = unit in MONEY_UNITS
@@ -170,6 +178,13 @@ def _row(
         "asked_year_in_sentence": float(asked_year is not None and asked_year in s.text),
         "other_year_in_clause": float(bool(clause_years - {asked_year})),
         "corroborated": float(corroborated),
+        "in_table": float(f.row is not None or f.column is not None),
+        "row_idf": _share(weights, row),
+        "row_named": _named(row, q),
+        "column_idf": _share(weights, column),
+        "column_named": _named(column, q),
+        "asked_year_in_column": float(asked_year is not None and asked_year in column_years),
+        "other_year_in_column": float(bool(column_years - {asked_year})),
     }
     return [values[name] for name in FEATURES]
 

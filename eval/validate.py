@@ -22,7 +22,7 @@ EVAL = Path(__file__).resolve().parent
 CORPUS = EVAL / "corpus"
 QUESTIONS = EVAL / "corpus_questions"
 KINDS = {"figure", "fact", "paraphrase", "temporal", "followup", "conflict", "keyword", "typo",
-         "unanswerable"}  # fmt: skip
+         "unanswerable", "table"}  # fmt: skip
 SHAPES = {"count", "percent", "money", "ratio", "range", "change", "index", "score", "rank",
           "average", "target", "multi"}  # fmt: skip
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")

@@ -9,10 +9,19 @@ import pytest
 
 from assistant.answering import Assistant
 from assistant.collect import Candidate
-from assistant.decision import MODEL_PATH, DecisionModel, ModelMismatch, agreeing_mass, load_model
+from assistant.decide import _conflicts
+from assistant.decision import (
+    MODEL_PATH,
+    DecisionModel,
+    ModelMismatch,
+    Scored,
+    agreeing_mass,
+    load_model,
+)
 from assistant.features import FEATURES
 from assistant.language import unreadable_language
 from assistant.retriever import Retriever
+from assistant.tuning import CONFLICT_SHARE
 from eval.fit_decision import Asked, ConditionalLogit, choose_threshold, reliability
 from index.types import Figure
 
@@ -116,7 +125,7 @@ def _made_up_question(rng, n: int, right: int | None, wants_figure: bool) -> Ask
     rows = rng.normal(size=(n, len(FEATURES)))
     rows[:, FEATURES.index("wants_figure")] = float(wants_figure)
     if right is not None:
-        rows[right, FEATURES.index("support")] += 3.0
+        rows[right, FEATURES.index("support")] += 4.0
     labels = np.zeros(n, dtype=np.int8)
     if right is not None:
         labels[right] = 1
@@ -141,13 +150,15 @@ def test_the_conditional_logit_ranks_the_right_candidate_first_and_learns_none_o
     assert np.allclose(served.raw(answerable.rows), p)
 
 
-def test_the_answer_chance_adds_the_candidates_that_give_the_same_quantity():
-    def candidate(value: float, subject: str, doc: str) -> Candidate:
-        figure = Figure(value=value, text=str(value), unit="cards", subject=subject,
-                        sentence=f"{value} {subject}", span=(0, 1), doc_id=doc,
-                        chunk_id=f"{doc}#0")  # fmt: skip
-        return Candidate(figure=figure, sentence=None, score=0.0, time_fit=0.0)
+def _candidate(value: float, subject: str, doc: str) -> Candidate:
+    figure = Figure(value=value, text=str(value), unit="cards", subject=subject,
+                    sentence=f"{value} {subject}", span=(0, 1), doc_id=doc,
+                    chunk_id=f"{doc}#0")  # fmt: skip
+    return Candidate(figure=figure, sentence=None, score=0.0, time_fit=0.0)
 
+
+def test_the_answer_chance_adds_the_candidates_that_give_the_same_quantity():
+    candidate = _candidate
     found = [
         candidate(78e6, "identity cards", "a"),
         candidate(76e6, "identity cards", "b"),
@@ -158,3 +169,15 @@ def test_the_answer_chance_adds_the_candidates_that_give_the_same_quantity():
     # 76 million agrees with 78 million; 60 million is too far, land certificates another thing
     assert agreeing_mass(found, raw, 0) == pytest.approx(0.7)
     assert agreeing_mass(found, raw, 2) == pytest.approx(0.1)
+
+
+def test_another_document_s_figure_that_the_answer_s_chance_counted_is_shown_beside_it():
+    ranked = (
+        _candidate(76e6, "identity cards", "a"),
+        _candidate(78e6, "identity cards", "b"),  # within a tenth: it agrees, however unlikely
+        _candidate(50e6, "identity cards", "c"),  # as unlikely, and too far to agree
+        _candidate(60e6, "identity cards", "d"),  # far, but likely enough on its own
+    )
+    scored = Scored(ranked, (0.76, 0.01, 0.01, 0.2))
+    shown = [c.figure.value for c in _conflicts(scored, CONFLICT_SHARE * 0.76)]
+    assert shown == [78e6, 60e6]

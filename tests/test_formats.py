@@ -14,6 +14,7 @@ from index.builder import build_index
 from index.errors import BadDocument
 from index.formats import read_file
 from index.loader import load_corpus, page_of, parse_document
+from index.pdf_tables import ruled_tables
 from index.settings import Settings
 from index.types import Filters
 
@@ -41,6 +42,26 @@ def test_a_pdf_is_read_page_by_page_without_its_running_header_and_footer():
     assert second.index(made_files.CAPTION) < second.index("| Ward 7") < second.index("extra staff")
     assert found.meta == {"title": "Ward results 2023", "date": dt.date(2024, 3, 5),
                           "source": "Provincial Steering Committee"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "borders", ["ALL", "INTERNAL", "MINIMAL", "HORIZONTAL_LINES", "NO_HORIZONTAL_LINES"]
+)
+def test_ruled_tables_read_from_pdfium_are_the_tables_pdfplumber_reads(borders):
+    import pdfplumber
+    import pypdfium2 as pdfium
+
+    raw = made_files.table_pdf(borders)
+    page = pdfium.PdfDocument(raw)[0]
+    ours = [t.rows for t in ruled_tables(page, page.get_textpage())]
+    with pdfplumber.open(io.BytesIO(raw)) as pdf:
+        found = [t.extract() for t in pdf.pages[0].find_tables()]
+    theirs = [[[c if c is None else " ".join(c.split()) for c in row] for row in table]
+              for table in found if len(table) >= 2]  # fmt: skip
+    assert ours == theirs
+    if borders == "ALL":
+        assert ours[0][0][1] == "Dossiers filed online in the year"  # a header on two lines
+        assert ours[0][3] == ["Province 2", "1,074", "42.5%", "3"] and len(ours[0]) == 7
 
 
 def test_a_pdf_document_knows_where_each_page_starts():
@@ -142,6 +163,32 @@ def test_a_question_over_a_pdf_table_cell_is_answered_with_the_cell_and_its_page
     assert source.page_start == 2 and source.page_end == 2
     assert all(p.page_start is not None for p in result.passages if p.doc_id == "bulletin")
     assert all(p.page_start is None for p in result.passages if p.doc_id != "bulletin")
+
+
+CELL_QUESTIONS = {  # (row, column): how an official asks for the cell
+    ("Appointments booked", "Ward 7"): "How many appointments were booked in Ward 7?",
+    ("Appointments booked", "Ward 9"): "How many appointments did Ward 9 book?",
+    ("Share online", "Ward 7"): "What share of Ward 7's appointments was booked online?",
+    ("Share online", "Ward 9"): "What was the online share in Ward 9?",
+}
+
+
+@pytest.mark.parametrize("doc_id", ["bulletin", "memo", "news"])
+def test_every_table_cell_asked_about_is_answered_with_its_row_and_column(
+    formats_index, embedder, doc_id
+):
+    retriever = Retriever.load(formats_index)
+    retriever.embedder = embedder
+    assistant = Assistant(retriever)
+    header = made_files.TABLE[0]
+    for cells in made_files.TABLE[1:]:
+        for c, column in enumerate(header[1:], 1):
+            question = CELL_QUESTIONS[(column, cells[0])]
+            result = assistant.ask(question, filters=Filters(doc_ids=[doc_id]))
+            assert not result.answer.abstained, (doc_id, question, result.answer.text)
+            figure = result.answer.figures[0]
+            assert (figure.text, figure.row, figure.column) == (cells[c], cells[0], column), (
+                doc_id, question, result.answer.text)  # fmt: skip
 
 
 def test_the_cli_cites_a_pdf_passage_with_its_page(formats_index):
