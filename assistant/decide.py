@@ -14,7 +14,7 @@ from typing import Literal
 
 from assistant.collect import Candidate, Collected, Sentence
 from assistant.constraints import Constrained, places_absent_from, unmet
-from assistant.decision import DecisionModel, Scored
+from assistant.decision import DecisionModel, Scored, agrees_with
 from assistant.question import Question
 from assistant.ranking import same_quantity
 from assistant.tuning import (
@@ -123,13 +123,16 @@ def _sentence(
 
 
 def _conflicts(scored: Scored, floor: float) -> list[Candidate]:
-    """Other documents' figures for the same quantity, nearly as likely as the best one."""
+    """Other documents' figures for the same quantity, nearly as likely as the best one, or
+    close enough in value that the answer's chance counted them (decision.agrees_with)."""
     best = scored.ranked[0]
     found: list[Candidate] = []
     shown = {best.figure.value}
     for other, chance in zip(scored.ranked[1:], scored.chances[1:], strict=True):
-        if chance < floor or len(found) >= MAX_CONFLICTS:
+        if len(found) >= MAX_CONFLICTS:
             break
+        if chance < floor and not agrees_with(best.figure, other.figure):
+            continue
         if other.figure.value in shown or other.time_fit < 0 <= best.time_fit:
             continue
         if other.figure.doc_id == best.figure.doc_id:

@@ -27,6 +27,7 @@ from assistant.features import FEATURES, QUESTION_FEATURES, candidate_rows
 from assistant.question import Question
 from assistant.ranking import same_quantity
 from assistant.tuning import CORROBORATION_GAP
+from index.types import Figure
 
 MODEL_PATH = Path(__file__).with_name("decision_model.json")
 MODEL_VERSION = 2
@@ -117,15 +118,16 @@ def agreeing_mass(candidates: list[Candidate], raw: np.ndarray, best: int) -> fl
     every candidate giving the same quantity within CORROBORATION_GAP of its value. Documents
     that state one quantity at two dates ('more than 76 million', 'nearly 78 million' cards)
     split the model's probability between them; either answers the question."""
-    value = candidates[best].figure.value
-    reach = CORROBORATION_GAP * max(abs(value), 1e-9)
+    top = candidates[best].figure
     return float(raw[best]) + sum(
-        float(raw[j])
-        for j, c in enumerate(candidates)
-        if j != best
-        and abs(c.figure.value - value) <= reach
-        and same_quantity(candidates[best].figure, c.figure)
+        float(raw[j]) for j, c in enumerate(candidates) if j != best and agrees_with(top, c.figure)
     )
+
+
+def agrees_with(best: Figure, other: Figure) -> bool:
+    """Does `other` give the best figure's quantity, with a value within CORROBORATION_GAP?"""
+    reach = CORROBORATION_GAP * max(abs(best.value), 1e-9)
+    return abs(other.value - best.value) <= reach and same_quantity(best, other)
 
 
 def score_candidates(
