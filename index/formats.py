@@ -1,10 +1,10 @@
 """Read a document file of any supported format into its text, pages and own metadata.
 
 One reader per format, behind `read_file` (plain text and Markdown, with their front matter, are
-index/loader.py's own): PDF from its text layer (pypdfium2), with ruled tables found by pdfplumber
-and written as Markdown tables; Word (.docx) paragraphs and tables in document order
-(python-docx); the main text of a web page (trafilatura: navigation, banners, sidebars and footers
-left out). Every reader returns the same `Extracted`; cleaning and the Document itself are
+index/loader.py's own): PDF from its text layer (pypdfium2), with ruled tables
+(index/pdf_tables.py) written as Markdown tables; Word (.docx) paragraphs and tables in document
+order (python-docx); the main text of a web page (trafilatura: navigation, banners, sidebars and
+footers left out). Every reader returns the same `Extracted`; cleaning and the Document itself are
 index/loader.py's.
 
 A file that cannot be read (encrypted, corrupt, scanned with no text layer, over the page limit,
@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from index.errors import BadDocument
+from index.pdf_tables import RuledTable, ruled_tables
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 PDF_SUFFIXES = (".pdf",)
@@ -97,14 +98,7 @@ def read_pdf(raw: bytes, name: str, max_pages: int = MAX_PDF_PAGES) -> Extracted
         if len(pdf) > max_pages:
             raise BadDocument(f"{name} has {len(pdf)} pages, over the {max_pages}-page limit "
                               "(REFORMQA_MAX_PDF_PAGES)")  # fmt: skip
-        lines, ruled = [], []
-        for i in range(len(pdf)):
-            page_lines, has_rules = _page_lines(pdf, i)
-            lines.append(page_lines)
-            if has_rules:
-                ruled.append(i)
-        for i, tables in _tables_on(raw, ruled).items():
-            lines[i] = _lines_around(pdf, i, tables)
+        lines = [_page_lines(pdf, i) for i in range(len(pdf))]
         meta = _pdf_meta(pdf.get_metadata_dict(skip_empty=True))
     finally:
         pdf.close()
@@ -115,11 +109,15 @@ def read_pdf(raw: bytes, name: str, max_pages: int = MAX_PDF_PAGES) -> Extracted
     return Extracted(pages, paged=True, meta=meta)
 
 
-def _page_lines(pdf, index: int) -> tuple[list[str], bool]:
-    """The page's lines as the text layer gives them, and whether it may hold a ruled table."""
+def _page_lines(pdf, index: int) -> list[str]:
+    """The page's lines as the text layer gives them, its ruled tables as Markdown tables."""
     page = pdf[index]
     try:
-        return _lines(page.get_textpage().get_text_range()), _may_hold_ruled_table(page)
+        text = page.get_textpage()
+        tables = ruled_tables(page, text) if _may_hold_ruled_table(page) else []
+        if tables:
+            return _lines_around(page, text, tables)
+        return _lines(text.get_text_range())
     finally:
         page.close()
 
@@ -140,45 +138,20 @@ def _may_hold_ruled_table(page) -> bool:
     return False
 
 
-def _tables_on(raw: bytes, indexes: list[int]) -> dict[int, list[tuple[float, float, str]]]:
-    """For each page (0-based) where pdfplumber finds a ruled table with a header and a row:
-    each table's top and bottom (points from the page's top) and its Markdown. The file is
-    opened once; only these pages are parsed."""
-    if not indexes:
-        return {}
-    import pdfplumber
-
-    found: dict[int, list[tuple[float, float, str]]] = {}
-    with pdfplumber.open(io.BytesIO(raw), pages=[i + 1 for i in indexes]) as doc:
-        for index, page in zip(indexes, doc.pages, strict=True):
-            tables = [(t.bbox[1], t.bbox[3], t.extract()) for t in page.find_tables()]
-            kept = [(top, bottom, markdown_table(rows)) for top, bottom, rows in tables
-                    if len(rows) >= 2]  # fmt: skip
-            if kept:
-                found[index] = sorted(kept)
-            page.close()
-    return found
-
-
-def _lines_around(pdf, index: int, tables: list[tuple[float, float, str]]) -> list[str]:
+def _lines_around(page, text, tables: list[RuledTable]) -> list[str]:
     """The page's lines from the text layer above, between and below its tables, and each
     table's Markdown lines where it stands (PDFium counts points from the page's bottom)."""
-    page = pdf[index]
-    try:
-        width, height = page.get_width(), page.get_height()
-        text = page.get_textpage()
-        lines: list[str] = []
-        top = 0.0
-        for table_top, table_bottom, markdown in tables:
-            if table_top > top:
-                lines += _lines(text.get_text_bounded(0, height - table_top, width, height - top))
-            lines += ["", *markdown.split("\n"), ""]
-            top = table_bottom
-        if top < height:
-            lines += _lines(text.get_text_bounded(0, 0, width, height - top))
-        return lines
-    finally:
-        page.close()
+    width, height = page.get_width(), page.get_height()
+    lines: list[str] = []
+    top = 0.0
+    for table in tables:
+        if table.top > top:
+            lines += _lines(text.get_text_bounded(0, height - table.top, width, height - top))
+        lines += ["", *markdown_table(table.rows).split("\n"), ""]
+        top = table.bottom
+    if top < height:
+        lines += _lines(text.get_text_bounded(0, 0, width, height - top))
+    return lines
 
 
 def markdown_table(rows: list[list[str | None]]) -> str:

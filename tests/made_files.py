@@ -133,3 +133,27 @@ def news_page() -> bytes:
 <li><a href="/b">Festival draws 80,000 visitors</a></li></ul></aside>
 <footer>Copyright 2024 Provincial News. Hotline 1900 1234. All rights reserved.</footer>
 </body></html>""".encode()
+
+
+def table_pdf(borders: str = "ALL", rows: int = 6) -> bytes:
+    """One page: a paragraph, then a table of `rows` body rows drawn with fpdf2's `borders`
+    layout (ALL, INTERNAL, MINIMAL, HORIZONTAL_LINES, NO_HORIZONTAL_LINES, ...), with a
+    two-line header cell, then a paragraph."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.multi_cell(0, 6, PARAGRAPHS_PAGE_1[0], new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    header = ["Province", "Dossiers filed online in the year", "Share online", "Rank"]
+    body = [[f"Province {n}", f"{1000 + 37 * n:,}", f"{40 + n}.5%", str(n + 1)]
+            for n in range(rows)]  # fmt: skip
+    with pdf.table(borders_layout=borders, col_widths=(50, 30, 30, 30)) as table:
+        for values in [header, *body]:
+            cells = table.row()
+            for value in values:
+                cells.cell(value)
+    pdf.ln(3)
+    pdf.multi_cell(0, 6, AFTER_TABLE, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
