@@ -25,6 +25,8 @@ from index.settings import DEFAULT_EMBED_BACKEND, DEFAULT_MODEL, EMBED_BACKENDS,
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from index.graph_encoder import GraphEncoder
+
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # Padded tokens per batch when not set. On CPU larger batches gained nothing here (2 cores:
 # chunks/s the same at 2048 and 8192) and cost memory (onnxruntime's peak RSS 832 -> 1227 MiB
@@ -104,10 +106,12 @@ class Embedder:
         """The onnxruntime session of an ONNX backend (exported into the cache on first use)."""
         with self._session_lock:  # the first requests may come on several threads at once
             if self._session is None:
+                from index.graph_encoder import weights_file_digest
                 from index.onnx_export import cached_graph, open_session
 
                 transformer = self.model[0]
-                graph = cached_graph(transformer, self.model_name, self.backend, self.cache_dir)
+                graph = cached_graph(transformer, self.model_name, self.backend, self.cache_dir,
+                                     weights_file_digest(self.load_path))  # fmt: skip
                 self._session = open_session(graph, self.threads)
                 # The graph holds the weights now: release torch's copy (~85 MB RSS for MiniLM).
                 # The module keeps its tokenizer and settings; running it in torch would fail.
@@ -118,6 +122,18 @@ class Embedder:
         """Load the model, and export or open the ONNX graph, now rather than on first encode."""
         self.encode(["warm up"])
 
+    @cached_property
+    def graph(self) -> GraphEncoder | None:
+        """The torch-free encoder, for an ONNX backend whose graph is already exported from
+        these weights (index/graph_encoder.py); None otherwise, and the full model encodes."""
+        if self.backend == "torch":
+            return None
+        from index.graph_encoder import open_graph_encoder
+
+        return open_graph_encoder(
+            self.load_path, self.model_name, self.backend, self.cache_dir, self.threads
+        )
+
     @property
     def tokenizer(self) -> Any:
         return self.model.tokenizer
@@ -125,10 +141,14 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """The model's input limit in its own tokens, special tokens included."""
+        if self.graph is not None:
+            return self.graph.max_tokens
         return int(self.model.max_seq_length)
 
     @property
     def dimension(self) -> int:
+        if self.graph is not None:
+            return self.graph.dimension
         model = self.model
         get_dimension = getattr(model, "get_embedding_dimension", None) or (
             model.get_sentence_embedding_dimension
@@ -143,6 +163,8 @@ class Embedder:
         """One unit vector per text, in input order; `progress(n)` after each batch of n."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.graph is not None:
+            return self._encode_graph(texts, self.graph, progress)
         import torch
 
         tokenizer = self.tokenizer
@@ -165,6 +187,19 @@ class Embedder:
             vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
             for rows, batch_vectors in done:
                 vectors[rows] = batch_vectors.float().cpu().numpy()
+        return vectors
+
+    def _encode_graph(
+        self, texts: list[str], graph: GraphEncoder, progress: Callable[[int], None] | None
+    ) -> np.ndarray:
+        batches = token_batches(list(texts), graph.tokenize, graph.pad_values, self.batch_tokens)
+        if len(texts) > _INLINE:
+            batches = prefetched(batches)
+        vectors = np.empty((len(texts), graph.dimension), dtype=np.float32)
+        for batch in batches:
+            vectors[batch.rows] = graph.run(batch.features)
+            if progress is not None:
+                progress(len(batch.rows))
         return vectors
 
     def _tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:

@@ -9,7 +9,9 @@ the model's own pooling and normalization modules run after it, as with torch.
     <cache>/<model>-onnx/model.onnx        the same weights, fp32
     <cache>/<model>-onnx-int8/model.onnx   int8 weights (activations quantized as it runs)
     each beside export.json, which records the fingerprint of the weights it was made from:
-    a folder whose fingerprint differs from the loaded model's is made again, never trusted.
+    a folder whose fingerprint differs from the loaded model's is made again, never trusted;
+    export.json also records the digest of the weights file, by which index/graph_encoder.py
+    finds the graph without loading torch.
 """
 
 from __future__ import annotations
@@ -36,21 +38,30 @@ OPSET = 17
 INT8 = {"per_channel": True, "reduce_range": True, "op_types_to_quantize": ["MatMul", "Gather"]}
 
 
-def cached_graph(transformer: Any, name: str, variant: str, cache_dir: Path) -> Path:
+def export_folder(cache_dir: Path, name: str, variant: str) -> Path:
+    return Path(cache_dir) / f"{_slug(name)}-{variant}"
+
+
+def cached_graph(
+    transformer: Any, name: str, variant: str, cache_dir: Path, weights_digest: str | None = None
+) -> Path:
     """The ONNX file for this transformer module and variant ("onnx" or "onnx-int8"), exported
-    (or quantized) into `cache_dir` only when no folder there matches these weights."""
+    (or quantized) into `cache_dir` only when no folder there matches these weights.
+    `weights_digest` (of the weights file the module was loaded from) is recorded beside it, for
+    the torch-free encoder (index/graph_encoder.py) to know the graph without loading torch."""
     fingerprint = weights_fingerprint(transformer)
-    folder = Path(cache_dir) / f"{_slug(name)}-{variant}"
+    folder = export_folder(cache_dir, name, variant)
     if _matches(folder, fingerprint):
+        _record_digest(folder, weights_digest)
         return folder / GRAPH
     if variant == "onnx":
         make = lambda target: _export(transformer, target)  # noqa: E731
     elif variant == "onnx-int8":
-        fp32 = cached_graph(transformer, name, "onnx", cache_dir)
+        fp32 = cached_graph(transformer, name, "onnx", cache_dir, weights_digest)
         make = lambda target: _quantize(fp32, target)  # noqa: E731
     else:
         raise ValueError(f"unknown ONNX variant {variant!r}")
-    _publish(folder, fingerprint, variant, make)
+    _publish(folder, fingerprint, variant, make, weights_digest)
     return folder / GRAPH
 
 
@@ -88,7 +99,21 @@ def _matches(folder: Path, fingerprint: str) -> bool:
     return record.get("fingerprint") == fingerprint and (folder / GRAPH).is_file()
 
 
-def _publish(folder: Path, fingerprint: str, variant: str, make) -> None:
+def _record_digest(folder: Path, weights_digest: str | None) -> None:
+    """Add the weights file's digest to a graph's record made before it was recorded (written
+    beside it and renamed over it: a reader sees the old record or the new one)."""
+    record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+    if weights_digest is None or record.get("weights_digest") == weights_digest:
+        return
+    record["weights_digest"] = weights_digest
+    staged = folder / f".{RECORD}-{os.getpid()}"
+    staged.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    staged.replace(folder / RECORD)
+
+
+def _publish(
+    folder: Path, fingerprint: str, variant: str, make, weights_digest: str | None = None
+) -> None:
     """Make the graph in a temporary folder beside `folder`, then swap it in (a process killed
     halfway leaves no half-written graph; two processes exporting at once both end with one)."""
     import onnxruntime
@@ -100,7 +125,8 @@ def _publish(folder: Path, fingerprint: str, variant: str, make) -> None:
     try:
         make(work / GRAPH)
         record = {
-            "fingerprint": fingerprint, "variant": variant, "opset": OPSET,
+            "fingerprint": fingerprint, "weights_digest": weights_digest, "variant": variant,
+            "opset": OPSET,
             "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
             "quantization": INT8 if variant == "onnx-int8" else None,
         }  # fmt: skip
@@ -181,7 +207,7 @@ def main() -> int:
         return 0
     embedder = Embedder.from_settings(settings)
     embedder.warm_up()
-    folder = settings.onnx_cache_dir / f"{_slug(embedder.model_name)}-{settings.embed_backend}"
+    folder = export_folder(settings.onnx_cache_dir, embedder.model_name, settings.embed_backend)
     print(f"{settings.embed_backend} graph of {embedder.model_name}: {folder / GRAPH}")
     return 0
 

@@ -8,6 +8,8 @@ from assistant.api import create_app
 from assistant.api.app import RetrieverSlot
 from assistant.api.openapi import SNAPSHOT, live_schema, render
 
+from .conftest import start_server, stop_server
+
 PROBLEM = "application/problem+json"
 
 
@@ -191,3 +193,28 @@ def test_bad_questions_get_a_problem_or_an_abstention(server, body, status, deta
         assert response.status_code == 200 and response.json()["answer"]["abstained"] is True
     else:
         _assert_problem(response, status, detail)
+
+
+SERVING_NEEDS_NONE_OF = ("torch", "transformers", "sentence_transformers", "sklearn", "langchain")
+
+
+def test_the_server_starts_and_answers_without_torch_transformers_or_scikit_learn(
+    fixture_settings, embedder
+):
+    embedder.warm_up()  # the ONNX graph is exported (once) before the server looks for it
+    # every module the server imports is logged (python -X importtime) to its stderr
+    server = start_server(fixture_settings, PYTHONPROFILEIMPORTTIME="1")
+    try:
+        question = {"question": "How many ID cards had been issued by 2023?"}
+        asked = httpx.post(f"{server.base_url}/v1/ask", json=question, timeout=60)
+        assert asked.status_code == 200 and asked.json()["passages"]
+    finally:
+        stop_server(server)
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in server.log.read_text(errors="replace").splitlines()
+        if line.startswith("import time:")
+    }
+    assert "onnxruntime" in imported and "assistant.api.app" in imported
+    top_level = {name.split(".")[0] for name in imported}
+    assert not top_level & set(SERVING_NEEDS_NONE_OF)

@@ -4,6 +4,9 @@ once and reused, and the settings and index checks that keep backends from being
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,6 +80,45 @@ def test_onnx_vectors_match_torch(torch_vectors, onnx_cache):
     assert cosines.min() > 0.9999  # measured 0.99999994: float rounding only
 
 
+HEAVY = ("torch", "transformers", "sentence_transformers", "sklearn")
+IN_A_FRESH_PROCESS = """
+import json, sys
+import numpy as np
+from index.embedder import Embedder
+embedder = Embedder(backend="onnx", cache_dir=sys.argv[1])
+np.save(sys.argv[2], embedder.encode(json.loads(sys.argv[3])))
+print(json.dumps({"graph": embedder.graph is not None, "dimension": embedder.dimension,
+                  "heavy": sorted(set(sys.modules) & set(json.loads(sys.argv[4])))}))
+"""
+
+
+def test_an_exported_model_encodes_without_torch_and_gives_the_same_vectors(
+    torch_vectors, onnx_cache, tmp_path
+):
+    Embedder(backend="onnx", cache_dir=onnx_cache).warm_up()  # exports it, if not yet done
+    out = tmp_path / "vectors.npy"
+    run = subprocess.run(
+        [sys.executable, "-c", IN_A_FRESH_PROCESS, str(onnx_cache), str(out), json.dumps(TEXTS),
+         json.dumps(HEAVY)],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    seen = json.loads(run.stdout)
+    assert seen == {"graph": True, "dimension": 384, "heavy": []}
+    assert _cosines(np.load(out), torch_vectors).min() > 0.9999
+
+
+def test_a_graph_exported_from_other_weights_is_not_used_without_torch(onnx_cache):
+    Embedder(backend="onnx", cache_dir=onnx_cache).warm_up()
+    record_path = next(onnx_cache.glob("*-onnx")) / RECORD
+    record = json.loads(record_path.read_text())
+    assert Embedder(backend="onnx", cache_dir=onnx_cache).graph is not None
+    record_path.write_text(json.dumps({**record, "weights_digest": "another model's"}))
+    try:
+        assert Embedder(backend="onnx", cache_dir=onnx_cache).graph is None
+    finally:
+        record_path.write_text(json.dumps(record))
+
+
 @pytest.mark.slow
 def test_int8_vectors_stay_within_the_measured_bound(torch_vectors, onnx_cache):
     int8 = Embedder(backend="onnx-int8", cache_dir=onnx_cache)
@@ -97,6 +139,7 @@ def test_the_export_is_reused_and_remade_when_the_weights_differ(onnx_cache):
     assert (folder / GRAPH).stat().st_mtime_ns == made  # loaded, not exported again
     record = json.loads((folder / RECORD).read_text())
     record["fingerprint"] = "weights of another model"
+    record["weights_digest"] = "the weights file of another model"
     (folder / RECORD).write_text(json.dumps(record))
     Embedder(backend="onnx", cache_dir=onnx_cache).warm_up()
     assert (folder / GRAPH).stat().st_mtime_ns != made

@@ -1,0 +1,131 @@
+"""Sentence vectors with no torch: the exported ONNX graph (onnxruntime), the model folder's own
+`tokenizer.json` (tokenizers) and the model's pooling and normalization in numpy.
+
+Importing torch, transformers and sentence-transformers is most of a server's start-up, and a
+question needs none of them once the graph is exported (index/onnx_export.py). This path opens the
+graph only when its export record names the digest of the weights file the model folder holds now,
+and only for a model made of a transformer, a pooling and an optional normalization (its
+modules.json); anything else is left to the full model. Vectors equal the full model's within
+float rounding (tests/test_encoder_backends.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+_POOLING_MODES = ("mean_tokens", "cls_token", "max_tokens")
+
+
+def weights_file_digest(load_path: str | Path) -> str | None:
+    """A digest of the model folder's weights file; None when it has none this path knows."""
+    for name in WEIGHT_FILES:
+        path = Path(load_path) / name
+        if path.is_file():
+            digest = hashlib.blake2b(digest_size=16)
+            with path.open("rb") as f:
+                while block := f.read(1 << 22):
+                    digest.update(block)
+            return digest.hexdigest()
+    return None
+
+
+@dataclass(frozen=True)
+class GraphEncoder:
+    tokenizer: Any  # tokenizers.Tokenizer, truncating at max_tokens, not padding
+    session: Any  # onnxruntime.InferenceSession of the transformer
+    pooling: str  # one of _POOLING_MODES
+    normalize: bool
+    dimension: int
+    max_tokens: int
+    pad_values: dict[str, int]
+
+    def tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        encoded = self.tokenizer.encode_batch(texts)
+        return {
+            "input_ids": [e.ids for e in encoded],
+            "attention_mask": [e.attention_mask for e in encoded],
+            "token_type_ids": [e.type_ids for e in encoded],
+        }
+
+    def run(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Vectors of one padded batch."""
+        inputs = {i.name: features[i.name] for i in self.session.get_inputs()}
+        (hidden,) = self.session.run(None, inputs)
+        vectors = _pool(hidden.astype(np.float32), features["attention_mask"], self.pooling)
+        if self.normalize:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+
+def open_graph_encoder(
+    load_path: str, model_name: str, variant: str, cache_dir: Path, threads: int
+) -> GraphEncoder | None:
+    """The torch-free encoder of an exported model; None when the export is missing, was made
+    from other weights, or the model has modules this path does not run."""
+    from index.onnx_export import GRAPH, RECORD, export_folder, open_session
+
+    folder, model = export_folder(cache_dir, model_name, variant), Path(load_path)
+    try:
+        record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        modules = json.loads((model / "modules.json").read_text(encoding="utf-8"))
+        config = json.loads((model / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    types = [m.get("type") for m in modules]
+    if types not in ([_TRANSFORMER, _POOLING], [_TRANSFORMER, _POOLING, _NORMALIZE]):
+        return None
+    pooling = _pooling_of(model / modules[1].get("path", ""))
+    if pooling is None or not (model / "tokenizer.json").is_file():
+        return None
+    if record.get("weights_digest") is None or not (folder / GRAPH).is_file():
+        return None
+    if record["weights_digest"] != weights_file_digest(model):
+        return None
+    from tokenizers import Tokenizer
+
+    max_tokens = int(config["max_seq_length"])
+    tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    mode, dimension = pooling
+    return GraphEncoder(
+        tokenizer, open_session(folder / GRAPH, threads), mode, _NORMALIZE in types, dimension,
+        max_tokens, {"input_ids": _pad_id(tokenizer), "attention_mask": 0, "token_type_ids": 0},
+    )  # fmt: skip
+
+
+def _pooling_of(folder: Path) -> tuple[str, int] | None:
+    """(mode, dimension) of a pooling module that uses exactly one mode this path runs."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    used = [mode for mode in _POOLING_MODES if config.get(f"pooling_mode_{mode}")]
+    others = [k for k, on in config.items() if k.startswith("pooling_mode_") and on]
+    if len(used) != 1 or len(others) != 1 or config.get("include_prompt") is False:
+        return None
+    return used[0], int(config["word_embedding_dimension"])
+
+
+def _pad_id(tokenizer: Any) -> int:
+    token = tokenizer.token_to_id("[PAD]")
+    return 0 if token is None else int(token)
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls_token":
+        return hidden[:, 0].copy()
+    weights = mask[..., None].astype(np.float32)
+    if mode == "max_tokens":
+        return np.where(weights > 0, hidden, -1e9).max(axis=1)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
