@@ -41,12 +41,13 @@ FEATURES = (
     "asks_rank_is_rank", "is_new_value", "is_baseline", "asked_year_in_clause",
     "asked_year_in_sentence", "other_year_in_clause", "corroborated", "in_table", "row_idf",
     "row_named", "column_idf", "column_named", "asked_year_in_column", "other_year_in_column",
+    "asks_duration", "is_duration", "asks_duration_is_duration",
 )  # fmt: skip
 # Facts about the question alone, the same in every row of one question: they cannot rank its
 # candidates, only say how likely it is that none of them is the answer.
 QUESTION_FEATURES = (
     "time_asked", "wants_figure", "wants_percent", "wants_money", "wants_change",
-    "counts_a_noun", "is_follow_up", "asks_score", "asks_average", "asks_rank",
+    "counts_a_noun", "is_follow_up", "asks_score", "asks_average", "asks_rank", "asks_duration",
 )  # fmt: skip
 
 _SCORE = re.compile(r"\b(score[sd]?|index|rating|rated|points?|value)\b", re.IGNORECASE)
@@ -63,6 +64,14 @@ _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _TARGET = re.compile(r"\b(target(ed|s)?|goal|aim(s|ed)?|plan(s|ned)?|expect(s|ed)?|forecast|"
                      r"project(ed|ion)|intend(s|ed)?|by\s+20\d\d)\b", re.IGNORECASE)  # fmt: skip
 _RANK = re.compile(r"\b(rank(ed|s|ing)?|position|place[ds]?|top|bottom|last|first)\b", re.I)
+_DURATION_ASKED = re.compile(
+    r"\bhow\s+(long|quickly|soon|fast)\b|\bhow\s+many\s+(working\s+|calendar\s+)?"
+    r"(seconds|minutes|hours|days|weeks|months|years)\b|\b(waiting|processing|turnaround|"
+    r"response|waited|wait)\s+(time|times|for)?\b",
+    re.IGNORECASE,
+)
+DURATION_UNITS = {"second", "seconds", "minute", "minutes", "hour", "hours", "day", "days",
+                  "week", "weeks", "month", "months", "year", "years"}  # fmt: skip
 _SECTION = re.compile(r"^\s*(?:[A-Z]\.)?\d+(?:\.\d+)+\s")  # "3.1 France Services ..." heads
 
 
@@ -104,7 +113,8 @@ def _named(words: set[str], q: Question) -> float:
 
 def _asks(text: str) -> dict[str, bool]:
     return {"score": bool(_SCORE.search(text)), "average": bool(_AVERAGE.search(text)),
-            "target": bool(_TARGET.search(text)), "rank": bool(_RANK.search(text))}  # fmt: skip
+            "target": bool(_TARGET.search(text)), "rank": bool(_RANK.search(text)),
+            "duration": bool(_DURATION_ASKED.search(text))}  # fmt: skip
 
 
 def _row(
@@ -128,6 +138,7 @@ def _row(
     unit = (f.unit or "").lower()
     is_percent = unit == "%" or (f.of_total is not None and unit != "rank")
     is_money = unit in MONEY_UNITS
+    is_duration = unit.split()[-1] in DURATION_UNITS if unit else False
     values = {
         "support": s.support,
         "dense": s.dense,
@@ -185,6 +196,9 @@ def _row(
         "column_named": _named(column, q),
         "asked_year_in_column": float(asked_year is not None and asked_year in column_years),
         "other_year_in_column": float(bool(column_years - {asked_year})),
+        "asks_duration": float(asks["duration"]),
+        "is_duration": float(is_duration),
+        "asks_duration_is_duration": float(asks["duration"] and is_duration),
     }
     return [values[name] for name in FEATURES]
 
