@@ -191,6 +191,19 @@ def test_every_table_cell_asked_about_is_answered_with_its_row_and_column(
                 doc_id, question, result.answer.text)  # fmt: skip
 
 
+SIDEBAR_QUESTIONS = ["How many trees did the province plant?",
+                     "How many visitors did the festival draw?"]  # fmt: skip
+
+
+@pytest.mark.parametrize("question", SIDEBAR_QUESTIONS)
+def test_the_page_around_a_web_article_answers_nothing(formats_index, embedder, question):
+    retriever = Retriever.load(formats_index)
+    retriever.embedder = embedder
+    result = Assistant(retriever).ask(question, filters=Filters(doc_ids=["news"]))
+    assert result.answer.abstained, result.answer.text  # "Most read" was left out of the text
+    assert all(f.value not in (5000, 80000) for f in result.answer.figures)
+
+
 def test_the_cli_cites_a_pdf_passage_with_its_page(formats_index):
     result = run_cli("search", "appointments booked in Ward 7", "-k", "3", "--data-dir",
                      str(formats_index.data_dir), "--doc-id", "bulletin")  # fmt: skip

@@ -1,6 +1,7 @@
 """Tables in cleaned text: a row's figures take their column header and row label."""
 
 import datetime as dt
+import sqlite3
 
 from index.clean import clean_text
 from index.figures import extract_figures
@@ -106,7 +107,9 @@ PROVINCES = ["Lao Cai", "Yen Bai", "Thai Nguyen", "Bac Giang", "Phu Tho", "Hoa B
 def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_path, embedder):
     from assistant.retriever import Retriever
     from index.builder import build_index
+    from index.loader import load_corpus
     from index.settings import Settings
+    from index.store import DataDir
 
     rows = "\n".join(f"| {name} | {1000 + 37 * i:,} | {50 + i}.5% |" for i, name in
                      enumerate(PROVINCES))  # fmt: skip
@@ -121,6 +124,14 @@ def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_p
     settings = Settings.from_env(environ={}, corpus_dir=corpus, data_dir=tmp_path / "data",
                                  chunk_tokens=48, chunk_overlap=0)  # fmt: skip
     build_index(settings, embedder=embedder)
+    every_row = table_rows(load_corpus(corpus)[0].text)
+    chunks = DataDir(settings.data_dir).require_current() / "store.sqlite"
+    with sqlite3.connect(chunks) as db:
+        texts = [text for (text,) in db.execute("SELECT text FROM chunks")]
+    assert len(texts) > 3  # the table spans several chunks, none of them split mid-row
+    for text in texts:
+        rows = [p for p in text.split("\n\n") if "|" in p]
+        assert all(row in every_row or row.startswith("Province |") for row in rows), text
     retriever = Retriever.load(settings)
     retriever.embedder = embedder
     header = "Table 4. Portal use by province, 2023\n\nProvince | Dossiers filed online | Share of "
