@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from assistant import catalog, context
 from assistant.api.keys import WRITE, read_access, write_access
@@ -66,18 +67,25 @@ def readyz(request: Request) -> Readiness:
     )
 
 
+def _serialized(model: BaseModel) -> Response:
+    """The response model's JSON, as FastAPI would write it, made on the worker thread. Returned
+    as a Response, it skips FastAPI's second pass over the model (validation on another thread
+    hop, then serialization); `response_model` still documents it."""
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
+
+
 @v1.post("/search", response_model=SearchResponse, responses=_ERRORS)
-def search(body: SearchRequest, request: Request) -> SearchResponse:
+def search(body: SearchRequest, request: Request) -> Response:
     """The best passages for a query, hybrid dense + BM25, with optional filters."""
     retriever = request.app.state.slot.get()
     started = time.perf_counter()
     passages = retriever.search(body.query, k=body.top_k, filters=body.filters)
     elapsed = (time.perf_counter() - started) * 1000
-    return SearchResponse(passages=passages, timings_ms={"search": round(elapsed, 2)})
+    return _serialized(SearchResponse(passages=passages, timings_ms={"search": round(elapsed, 2)}))
 
 
 @v1.post("/ask", response_model=AskResponse, responses=_ERRORS)
-def ask(body: AskRequest, request: Request) -> AskResponse:
+def ask(body: AskRequest, request: Request) -> Response:
     """A short answer quoting figures exactly as written, with their dates and cited passages;
     both figures where documents disagree; `abstained: true` when the documents do not say."""
     assistant = request.app.state.slot.get_assistant()
@@ -86,12 +94,14 @@ def ask(body: AskRequest, request: Request) -> AskResponse:
         body.question, history=history, filters=body.filters, top_k=body.top_k,
         trace=body.explain,
     )  # fmt: skip
-    return AskResponse(
-        question=result.question,
-        answer=result.answer,
-        passages=result.passages,
-        timings_ms=result.timings_ms,
-        explanation=Explanation.of(result) if body.explain else None,
+    return _serialized(
+        AskResponse(
+            question=result.question,
+            answer=result.answer,
+            passages=result.passages,
+            timings_ms=result.timings_ms,
+            explanation=Explanation.of(result) if body.explain else None,
+        )
     )
 
 
