@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,9 +58,9 @@ class KeywordIndex:
     @classmethod
     def build(cls, texts: Iterable[str]) -> KeywordIndex:
         """Texts are tokenized one at a time into packed integer ids: a million chunks take
-        a few hundred MB rather than a Python list of strings per chunk."""
+        a few hundred MB rather than a Python list of strings per chunk. The score matrix is
+        bm25s's, built a block of texts at a time (`_score_matrix`)."""
         import bm25s
-        from bm25s.tokenization import Tokenized
 
         vocab: dict[str, int] = {}
         ids, ends = array("i"), array("q", [0])
@@ -67,7 +68,15 @@ class KeywordIndex:
             ids.extend(vocab.setdefault(t, len(vocab)) for t in _tokens(text) or [""])
             ends.append(len(ids))
         bm25 = bm25s.BM25()
-        bm25.index(Tokenized(ids=_PackedIds(ids, ends), vocab=vocab), show_progress=False)
+        bm25.scores = _score_matrix(
+            np.frombuffer(ids, dtype=np.int32), np.frombuffer(ends, dtype=np.int64), len(vocab),
+            bm25.k1, bm25.b,
+        )  # fmt: skip
+        if "" not in vocab:  # as bm25s.index does: the empty token scores texts with no words
+            vocab[""] = len(vocab)
+        bm25.vocab_dict = vocab
+        bm25.unique_token_ids_set = set(vocab.values())
+        bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
         return cls(bm25)
 
     def save(self, folder: Path) -> None:
@@ -99,17 +108,52 @@ class KeywordIndex:
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
-class _PackedIds(Sequence):
-    """Each text's token ids as a list, read from one flat array (what bm25s iterates over)."""
+BLOCK_TEXTS = 50_000  # texts whose (text, term) pairs are counted at once
 
-    def __init__(self, ids: array, ends: array):
-        self._ids = np.frombuffer(ids, dtype=np.int32)
-        self._ends = np.frombuffer(ends, dtype=np.int64)
 
-    def __len__(self) -> int:
-        return len(self._ends) - 1
+def _score_matrix(ids: np.ndarray, ends: np.ndarray, n_vocab: int, k1: float, b: float) -> dict:
+    """The BM25 (Lucene) score of every term in every text, as bm25s.BM25.index builds it (its
+    CSC arrays, bit for bit), a block of texts at a time. bm25s collects every (text, term,
+    score) triple of the corpus and sorts them: about five arrays the size of the non-zeros at
+    once, 3.7 GB at a million chunks. Here a first pass counts each term's texts, which sizes
+    the two output arrays; a second writes each block's scores into place, in text order."""
+    n_docs = len(ends) - 1
+    lengths = np.diff(ends)
+    average = lengths.mean()  # bm25s: np.array([len(doc) for doc in corpus]).mean()
+    doc_freq = np.zeros(n_vocab, dtype=np.int64)
+    for _doc, term, _count in _term_counts(ids, ends, n_vocab):
+        doc_freq += np.bincount(term, minlength=n_vocab)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(doc_freq, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    idf = np.array(
+        [math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0 for df in doc_freq.tolist()],
+        dtype=np.float32,
+    )  # bm25s computes each with math.log, then stores it as float32
+    wide = (np.float64(1.0) + np.zeros(1, dtype=np.float32)).dtype  # bm25s's arithmetic type
+    filled = indptr[:-1].copy()
+    for doc, term, count in _term_counts(ids, ends, n_vocab):
+        # bm25s, per text: tf / (k1 * ((1 - b) + b * len / average) + tf), times the idf
+        tf = count.astype(np.float32)
+        norm = k1 * ((1 - b) + b * lengths[doc].astype(np.float64) / average)
+        score = idf[term] * (tf / (norm.astype(wide) + tf))
+        order = np.argsort(term, kind="stable")  # pairs come sorted by text, then by term
+        term, doc, score = term[order], doc[order], score[order]
+        first = np.searchsorted(term, term)  # each term's first pair in this block
+        place = filled[term] + (np.arange(len(term)) - first)
+        data[place], indices[place] = score.astype(np.float32), doc
+        filled += np.bincount(term, minlength=n_vocab)
+    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
 
-    def __getitem__(self, i):
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self._ids[self._ends[i] : self._ends[i + 1]].tolist()
+
+def _term_counts(ids: np.ndarray, ends: np.ndarray, n_vocab: int):
+    """Per block of texts: (text, term, count) arrays, one entry per distinct pair, sorted by
+    text then term."""
+    for start in range(0, len(ends) - 1, BLOCK_TEXTS):
+        stop = min(start + BLOCK_TEXTS, len(ends) - 1)
+        lengths = np.diff(ends[start : stop + 1])
+        doc = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
+        keys = doc * n_vocab + ids[ends[start] : ends[stop]]
+        pairs, count = np.unique(keys, return_counts=True)
+        yield (pairs // n_vocab).astype(np.int32), (pairs % n_vocab).astype(np.int64), count
