@@ -51,11 +51,7 @@ def two_page_pdf(title: str = "Ward results 2023", header: bool = True) -> bytes
             pdf.ln(3)
         if page == 2:
             pdf.cell(0, 8, CAPTION, new_x="LMARGIN", new_y="NEXT")
-            with pdf.table() as table:
-                for row in TABLE:
-                    cells = table.row()
-                    for value in row:
-                        cells.cell(value)
+            _draw_table(pdf, TABLE)
             pdf.ln(3)
             pdf.multi_cell(0, 6, AFTER_TABLE, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
@@ -149,11 +145,16 @@ def table_pdf(borders: str = "ALL", rows: int = 6) -> bytes:
     header = ["Province", "Dossiers filed online in the year", "Share online", "Rank"]
     body = [[f"Province {n}", f"{1000 + 37 * n:,}", f"{40 + n}.5%", str(n + 1)]
             for n in range(rows)]  # fmt: skip
-    with pdf.table(borders_layout=borders, col_widths=(50, 30, 30, 30)) as table:
-        for values in [header, *body]:
-            cells = table.row()
-            for value in values:
-                cells.cell(value)
+    _draw_table(pdf, [header, *body], borders_layout=borders, col_widths=(50, 30, 30, 30))
     pdf.ln(3)
     pdf.multi_cell(0, 6, AFTER_TABLE, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def _draw_table(pdf, rows: list[list[str]], **options) -> None:
+    """Rows as an fpdf2 table (the first is its header), drawn at the cursor."""
+    with pdf.table(**options) as table:
+        for values in rows:
+            cells = table.row()
+            for value in values:
+                cells.cell(value)
