@@ -136,6 +136,10 @@ class Embedder:
 
     @property
     def tokenizer(self) -> Any:
+        """What the splitter counts tokens with: the same tokenizer.json without torch when the
+        graph encodes, else the model's own."""
+        if self.graph is not None:
+            return self.graph.text_tokenizer
         return self.model.tokenizer
 
     @property

@@ -39,6 +39,28 @@ def weights_file_digest(load_path: str | Path) -> str | None:
     return None
 
 
+class TextTokenizer:
+    """The calls the splitter makes of a transformers tokenizer (`tokenizer(text,
+    add_special_tokens=..., return_offsets_mapping=...)["input_ids"]`), answered by the same
+    tokenizer.json through `tokenizers`, never truncating: the same ids and offsets."""
+
+    def __init__(self, tokenizer: Any):
+        self._tokenizer = tokenizer
+
+    def __call__(
+        self,
+        text: str,
+        add_special_tokens: bool = True,
+        truncation: bool = False,
+        return_offsets_mapping: bool = False,
+    ) -> dict[str, list]:
+        encoded = self._tokenizer.encode(text, add_special_tokens=add_special_tokens)
+        found: dict[str, list] = {"input_ids": encoded.ids}
+        if return_offsets_mapping:
+            found["offset_mapping"] = encoded.offsets
+        return found
+
+
 @dataclass(frozen=True)
 class GraphEncoder:
     tokenizer: Any  # tokenizers.Tokenizer, truncating at max_tokens, not padding
@@ -48,6 +70,7 @@ class GraphEncoder:
     dimension: int
     max_tokens: int
     pad_values: dict[str, int]
+    text_tokenizer: TextTokenizer  # for counting a text's tokens, whatever its length
 
     def tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
         encoded = self.tokenizer.encode_batch(texts)
@@ -96,11 +119,14 @@ def open_graph_encoder(
     max_tokens = int(config["max_seq_length"])
     tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
     tokenizer.no_padding()
+    untruncated = Tokenizer.from_str(tokenizer.to_str())
+    untruncated.no_truncation()
     tokenizer.enable_truncation(max_length=max_tokens)
     mode, dimension = pooling
     return GraphEncoder(
         tokenizer, open_session(folder / GRAPH, threads), mode, _NORMALIZE in types, dimension,
         max_tokens, {"input_ids": _pad_id(tokenizer), "attention_mask": 0, "token_type_ids": 0},
+        TextTokenizer(untruncated),
     )  # fmt: skip
 
 

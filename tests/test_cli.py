@@ -122,3 +122,14 @@ def test_an_impossible_date_in_a_corpus_file_names_the_file_and_the_field(tmp_pa
         "index", "build", "--corpus", str(corpus), "--data-dir", str(tmp_path / "data")
     )
     _assert_one_line_error(result, "feb30.md: front matter field 'date' '2024-02-30'")
+
+
+def test_an_index_build_with_the_exported_graph_needs_no_torch(tmp_path, embedder):
+    embedder.warm_up()  # the ONNX graph is exported before the build looks for it
+    built = run_cli("index", "build", "--corpus", str(FIXTURE_CORPUS), "--data-dir",
+                    str(tmp_path / "data"), PYTHONPROFILEIMPORTTIME="1")  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    lines = [line for line in built.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[1].strip().split(".")[0] for line in lines}
+    assert "onnxruntime" in imported and "tokenizers" in imported
+    assert not imported & {"torch", "transformers", "sentence_transformers", "sklearn"}

@@ -107,6 +107,33 @@ def test_an_exported_model_encodes_without_torch_and_gives_the_same_vectors(
     assert _cosines(np.load(out), torch_vectors).min() > 0.9999
 
 
+def test_without_torch_the_splitter_counts_the_same_tokens_and_cuts_the_same_chunks(onnx_cache):
+    from index.loader import load_corpus
+    from index.splitter import Splitter
+
+    light = Embedder(backend="onnx", cache_dir=onnx_cache)
+    light.warm_up()  # exports the graph if this module has not yet
+    light = Embedder(backend="onnx", cache_dir=onnx_cache)
+    assert light.graph is not None
+    full = Embedder(backend="torch")
+    for text in [*TEXTS, "", "Bao nhiêu thẻ căn cước đã được cấp?", "x" * 3000]:
+        for special in (True, False):
+            ours = light.tokenizer(text, add_special_tokens=special, return_offsets_mapping=True)
+            theirs = full.tokenizer(text, add_special_tokens=special, return_offsets_mapping=True)
+            assert ours["input_ids"] == theirs["input_ids"]
+            assert [tuple(o) for o in ours["offset_mapping"]] == [
+                tuple(o) for o in theirs["offset_mapping"]
+            ]
+    documents = load_corpus(Path(__file__).parent / "fixtures" / "corpus")
+    documents.append(documents[0].model_copy(update={"id": "long", "text": "y" * 4000}))
+
+    def chunks(embedder: Embedder) -> list:
+        splitter = Splitter(embedder.tokenizer, embedder.max_tokens, 120, 20)
+        return [c for d in documents for c in splitter.split(d)]
+
+    assert chunks(light) == chunks(full) and len(chunks(full)) > len(documents)
+
+
 def test_a_graph_exported_from_other_weights_is_not_used_without_torch(onnx_cache):
     Embedder(backend="onnx", cache_dir=onnx_cache).warm_up()
     record_path = next(onnx_cache.glob("*-onnx")) / RECORD
