@@ -8,7 +8,7 @@ from assistant.api import create_app
 from assistant.api.app import RetrieverSlot
 from assistant.api.openapi import SNAPSHOT, live_schema, render
 
-from .conftest import start_server, stop_server
+from .conftest import KEY, start_server, stop_server
 
 PROBLEM = "application/problem+json"
 
@@ -198,16 +198,20 @@ def test_bad_questions_get_a_problem_or_an_abstention(server, body, status, deta
 SERVING_NEEDS_NONE_OF = ("torch", "transformers", "sentence_transformers", "sklearn", "langchain")
 
 
-def test_the_server_starts_and_answers_without_torch_transformers_or_scikit_learn(
-    fixture_settings, embedder
+def test_the_server_starts_answers_and_adds_a_document_without_torch_or_scikit_learn(
+    writable_index, embedder
 ):
     embedder.warm_up()  # the ONNX graph is exported (once) before the server looks for it
     # every module the server imports is logged (python -X importtime) to its stderr
-    server = start_server(fixture_settings, PYTHONPROFILEIMPORTTIME="1")
+    server = start_server(writable_index, PYTHONPROFILEIMPORTTIME="1")
     try:
         question = {"question": "How many ID cards had been issued by 2023?"}
         asked = httpx.post(f"{server.base_url}/v1/ask", json=question, timeout=60)
         assert asked.status_code == 200 and asked.json()["passages"]
+        document = {"text": "Ward 7 booked 4,120 appointments online in 2023.", "title": "Ward 7"}
+        added = httpx.post(f"{server.base_url}/v1/documents", json=document,
+                           headers={"X-API-Key": KEY}, timeout=120)  # fmt: skip
+        assert added.status_code == 201, added.text
     finally:
         stop_server(server)
     imported = {
