@@ -17,7 +17,7 @@ from index.figures import extract_figures
 from index.keyword import KeywordIndex
 from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, create_database
 from index.tables import table_rows
-from index.types import Chunk, Document
+from index.types import Chunk, Document, search_text
 from index.vectors import VectorLayout, read_exact_vectors, write_vectors
 
 _DOCUMENT_COLUMNS = "id, title, date, source, url, language, path, sha256, text, pages"
@@ -126,7 +126,7 @@ class Snapshot:
             )
         conn.close()
         (folder / KEYWORDS).mkdir()
-        searched = (f"{c[7]}\n\n{c[5]}" if c[7] else c[5] for c in self.chunks)  # Chunk.search_text
+        searched = (search_text(chunk[5], chunk[7]) for chunk in self.chunks)
         KeywordIndex.build(searched).save(folder / KEYWORDS)
         np.save(folder / SENTENCE_VECTORS, self.sentence_vectors.astype(np.float32))
         return write_vectors(

@@ -126,8 +126,13 @@ class Chunk(BaseModel):
 
     @property
     def search_text(self) -> str:
-        """What is embedded and keyword-indexed: the text, under the header its rows lack."""
-        return f"{self.table_header}\n\n{self.text}" if self.table_header else self.text
+        return search_text(self.text, self.table_header)
+
+
+def search_text(text: str, table_header: str | None) -> str:
+    """What a chunk is embedded and keyword-indexed as: its text, under the table header its
+    rows lack."""
+    return f"{table_header}\n\n{text}" if table_header else text
 
 
 class Passage(BaseModel):
