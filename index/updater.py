@@ -135,26 +135,31 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
 def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
     """The file as it will be stored: its own front matter, overridden by `metadata`."""
     meta, body = split_front_matter(decode_text(raw, "the upload"), "the upload")
-    meta.update({k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")})
-    for key in FIELD_MAX_CHARS:  # capped as in a corpus file, whoever gave the value
-        text_field(meta, key, "the upload")
+    meta.update(_given(metadata))
     body = body if body.endswith("\n") else body + "\n"
     if not meta:
         return body.encode("utf-8")
-    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
-    return f"---\n{header}\n---\n{body.lstrip(chr(10))}".encode()
+    return (_front_matter(meta) + body.lstrip(chr(10))).encode()
 
 
 def sidecar_text(metadata: dict[str, Any]) -> bytes | None:
     """The metadata given with a PDF, Word or HTML file, as front matter for its sidecar; None
     when none was given."""
-    meta = {k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")}
-    if not meta:
-        return None
+    meta = _given(metadata)
+    return _front_matter(meta).encode() if meta else None
+
+
+def _given(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {k: _yaml_value(v) for k, v in metadata.items() if v not in (None, "")}
+
+
+def _front_matter(meta: dict[str, Any]) -> str:
+    """The fields as a YAML front matter block, each capped as in a corpus file, whoever gave
+    the value."""
     for key in FIELD_MAX_CHARS:
         text_field(meta, key, "the upload")
     header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
-    return f"---\n{header}\n---\n".encode()
+    return f"---\n{header}\n---\n"
 
 
 def check_doc_id(doc_id: str) -> str:
