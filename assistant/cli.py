@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     status = index_commands.add_parser("status", help="is the index up to date?")
     _add_paths(status, corpus=True)
     status.set_defaults(handler=_index_status)
+    compact = index_commands.add_parser(
+        "compact", help="merge the index's segments into one (adds and deletes go on meanwhile)"
+    )
+    _add_paths(compact)
+    compact.set_defaults(handler=_index_compact)
 
     search = commands.add_parser("search", help="search the index")
     search.add_argument("query")
@@ -202,6 +207,21 @@ def _server_settings(args: argparse.Namespace):
     if manifest is None:
         return settings
     return settings.with_overrides(corpus_dir=Path(manifest.corpus_dir))
+
+
+def _index_compact(args: argparse.Namespace) -> int:
+    from index.store import DataDir
+    from index.updater import compact
+
+    settings = _settings(args)
+    before = DataDir(settings.data_dir).read_manifest()
+    version = compact(settings)
+    if version is None:
+        print(f"index in {settings.data_dir} is one segment with nothing deleted; nothing to do")
+    else:
+        merged = len(before.segments) if before else 0
+        print(f"merged {merged} segments into one -> {version}")
+    return 0
 
 
 def _index_status(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from index.builder import build_index  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.loader import load_corpus  # noqa: E402
 from index.settings import Settings  # noqa: E402
-from index.store import DATABASE, DataDir  # noqa: E402
+from index.store import DATABASE, DataDir, read_manifest  # noqa: E402
 
 ROOT = BENCH.parent
 
@@ -92,7 +92,8 @@ def measure(settings: Settings, embedder: Embedder) -> dict:
 
 def embedded_texts(settings: Settings) -> tuple[list[str], list[str]]:
     version = DataDir(settings.data_dir).require_current()
-    conn = sqlite3.connect(f"file:{version / DATABASE}?mode=ro", uri=True)
+    segment = read_manifest(version).segments[0].name  # a build writes one segment
+    conn = sqlite3.connect(f"file:{version / segment / DATABASE}?mode=ro", uri=True)
     try:
         chunks = [t for (t,) in conn.execute("SELECT text FROM chunks ORDER BY rowid")]
         sentences = [t for (t,) in conn.execute("SELECT text FROM sentences ORDER BY rowid")]

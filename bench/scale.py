@@ -227,9 +227,9 @@ def build_bm25(n: int, folder: Path) -> dict:
 
 
 def search_bm25(folder: Path) -> dict:
-    from index.keyword import KeywordIndex
+    from index.keyword import KeywordIndex, KeywordSearch
 
-    keywords = KeywordIndex.load(folder / "bm25")
+    keywords = KeywordSearch.of(KeywordIndex.load(folder / "bm25"))
     samples = []
     for question in TextSource().questions(QUERIES, seed=5):
         started = time.perf_counter_ns()
@@ -248,12 +248,12 @@ def top_candidates(scores: np.ndarray, n: int) -> np.ndarray:
 
 def open_both(folder: Path) -> dict:
     """Open the IVF index and BM25 as the server does, run the queries: the RSS a server has."""
-    from index.keyword import KeywordIndex
+    from index.keyword import KeywordIndex, KeywordSearch
     from index.vectors import VectorIndex, VectorLayout
 
     layout = VectorLayout(**json.loads((folder / "ivf" / "layout.json").read_text()))
     dense = VectorIndex.load(folder / "ivf", layout)
-    keywords = KeywordIndex.load(folder / "bm25")
+    keywords = KeywordSearch.of(KeywordIndex.load(folder / "bm25"))
     questions = TextSource().questions(QUERIES, seed=5)
     for query, question in zip(np.load(folder / "queries.npy"), questions, strict=True):
         dense.search(query, CANDIDATES)

@@ -128,13 +128,15 @@ def build_index(
         with _stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
         with _stage(stages, "write"):
-            layout = content.write(staging, **settings.vector_config())
+            segment = content.write_segment(staging, **settings.vector_config())
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
             dimension=embedder.dimension,
             max_tokens=embedder.max_tokens,
-            **layout.manifest_fields(),
+            faiss_index=segment.faiss_index,
+            nprobe=segment.nprobe,
+            ann_recall_at_10=segment.ann_recall_at_10,
             chunker=_chunker_record(settings),
             corpus_hash=digest,
             corpus_dir=str(settings.corpus_dir),
@@ -142,6 +144,7 @@ def build_index(
             chunks=len(chunks),
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - started, 3),
+            segments=[segment],
         )
         write_manifest(staging, manifest)
         with _stage(stages, "publish"):

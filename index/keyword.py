@@ -1,11 +1,14 @@
-"""The BM25 side of the index (bm25s), with its own tokenizer and plain-array storage."""
+"""The BM25 side of the index: its tokenizer, each segment's postings, and Lucene's BM25 (as
+bm25s computes it) over the live rows of all segments at query time."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from array import array
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,102 +52,151 @@ def _term(word: str) -> str:
     return "" if word in _stopwords() else _stemmer().stemWord(word)
 
 
-class KeywordIndex:
-    """`scores(query)` gives the BM25 score of every indexed row."""
+K1, B = 1.5, 0.75  # bm25s's defaults (its "lucene" variant), as the index always used
+_FILES = ("indptr", "indices", "tf", "lengths")
 
-    def __init__(self, bm25) -> None:
-        self._bm25 = bm25
+
+class KeywordIndex:
+    """One segment's postings: for each term, the rows holding it and how often (CSC arrays),
+    and each row's length in tokens. Scores are not stored: they depend on the statistics of
+    every segment together, so `KeywordSearch` computes them at query time."""
+
+    def __init__(self, vocab: dict[str, int], arrays: dict[str, np.ndarray]) -> None:
+        self.vocab = vocab
+        self.indptr, self.indices = arrays["indptr"], arrays["indices"]
+        self.tf, self.lengths = arrays["tf"], arrays["lengths"]
 
     @classmethod
     def build(cls, texts: Iterable[str]) -> KeywordIndex:
         """Texts are tokenized one at a time into packed integer ids: a million chunks take
-        a few hundred MB rather than a Python list of strings per chunk. The score matrix is
-        bm25s's, built a block of texts at a time (`_score_matrix`)."""
-        import bm25s
-
+        a few hundred MB rather than a Python list of strings per chunk. The postings are
+        built a block of texts at a time (`_postings`)."""
         vocab: dict[str, int] = {}
         ids, ends = array("i"), array("q", [0])
-        for text in texts:
+        for text in texts:  # a text with no words holds the empty token, as in bm25s
             ids.extend(vocab.setdefault(t, len(vocab)) for t in _tokens(text) or [""])
             ends.append(len(ids))
-        bm25 = bm25s.BM25()
-        bm25.scores = _score_matrix(
-            np.frombuffer(ids, dtype=np.int32), np.frombuffer(ends, dtype=np.int64), len(vocab),
-            bm25.k1, bm25.b,
-        )  # fmt: skip
-        if "" not in vocab:  # as bm25s.index does: the empty token scores texts with no words
-            vocab[""] = len(vocab)
-        bm25.vocab_dict = vocab
-        bm25.unique_token_ids_set = set(vocab.values())
-        bm25.nonoccurrence_array = None  # only BM25L and BM25+ have one
-        return cls(bm25)
+        ids_array = np.frombuffer(ids, dtype=np.int32)
+        ends_array = np.frombuffer(ends, dtype=np.int64)
+        return cls(vocab, _postings(ids_array, ends_array, len(vocab)))
 
     def save(self, folder: Path) -> None:
-        self._bm25.save(str(folder))
+        folder.mkdir(exist_ok=True)
+        (folder / "vocab.json").write_text(json.dumps(self.vocab), encoding="utf-8")
+        for name in _FILES:
+            np.save(folder / f"{name}.npy", getattr(self, name))
 
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
         """Memory-mapped: opening copies nothing, pages are read as queries touch them."""
-        import bm25s
-
-        bm25 = bm25s.BM25.load(str(folder), mmap=True)
-        for name in ("data", "indices", "indptr"):  # plain views of the same mapping: indexing
-            bm25.scores[name] = np.asarray(bm25.scores[name])  # a np.memmap costs per call
-        return cls(bm25)
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FILES}
+        # plain views of the same mapping: indexing a np.memmap costs per call
+        return cls(vocab, {name: np.asarray(a) for name, a in arrays.items()})
 
     @property
     def size(self) -> int:
-        return int(self._bm25.scores["num_docs"])
+        return len(self.lengths)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, term frequencies) of the rows holding `term`; None for an unknown term."""
+        column = self.vocab.get(term)
+        if column is None:
+            return None
+        start, end = self.indptr[column], self.indptr[column + 1]
+        return self.indices[start:end], self.tf[start:end]
+
+
+@dataclass(frozen=True)
+class KeywordPart:
+    """A segment's postings, where its rows start among all rows, and its deleted rows."""
+
+    index: KeywordIndex
+    offset: int
+    dead: np.ndarray | None = None  # a boolean mask over the segment's rows
+
+
+class KeywordSearch:
+    """BM25 over one or more segments, with statistics (document count, average length,
+    document frequencies) over their live rows only: the scores of one index built from those
+    rows, bit for bit the ones bm25s computes."""
+
+    def __init__(self, parts: list[KeywordPart]) -> None:
+        self.parts = parts
+        self.size = sum(p.index.size for p in parts)
+        lengths = [p.index.lengths for p in parts]
+        alive = [p.index.lengths[~p.dead] if p.dead is not None else p.index.lengths for p in parts]
+        self.live_rows = sum(len(a) for a in alive)
+        total = sum(int(a.sum(dtype=np.int64)) for a in alive)
+        average = np.float64(total) / max(self.live_rows, 1)  # bm25s: lengths.mean()
+        self._norm = np.concatenate(
+            [K1 * ((1 - B) + B * ln.astype(np.float64) / average) for ln in lengths]
+        ) if parts else np.zeros(0)  # fmt: skip
+
+    @classmethod
+    def of(cls, index: KeywordIndex) -> KeywordSearch:
+        return cls([KeywordPart(index, 0)])
 
     def knows(self, word: str) -> bool:
-        """Does any indexed text contain this word (after stemming)?"""
+        """Does any live text contain this word (after stemming)?"""
         stems = tokenize(word)
-        return bool(stems) and all(t in self._bm25.vocab_dict for t in stems)
+        return bool(stems) and all(self._live_postings(t) for t in stems)
 
     def scores(self, query: str) -> np.ndarray:
-        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]
-        if not tokens:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        """The BM25 score of every row (0 for a deleted one), summed term by term in float32
+        as bm25s sums them."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        for term in tokenize(query):
+            postings = self._live_postings(term)
+            frequency = sum(len(rows) for rows, _ in postings)
+            if not frequency:
+                continue
+            idf = np.float32(math.log(1 + (self.live_rows - frequency + 0.5) / (frequency + 0.5)))
+            for rows, tf in postings:
+                scores[rows] += (idf * (tf / (self._norm[rows] + tf))).astype(np.float32)
+        return scores
+
+    def _live_postings(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(global rows, term frequencies) per segment, deleted rows left out."""
+        found = []
+        for part in self.parts:
+            postings = part.index.postings(term)
+            if postings is None:
+                continue
+            rows, tf = postings
+            if part.dead is not None:
+                keep = ~part.dead[rows]
+                rows, tf = rows[keep], tf[keep]
+            if len(rows):
+                found.append((rows.astype(np.int64) + part.offset, tf))
+        return found
 
 
 BLOCK_TEXTS = 50_000  # texts whose (text, term) pairs are counted at once
 
 
-def _score_matrix(ids: np.ndarray, ends: np.ndarray, n_vocab: int, k1: float, b: float) -> dict:
-    """The BM25 (Lucene) score of every term in every text, as bm25s.BM25.index builds it (its
-    CSC arrays, bit for bit), a block of texts at a time. bm25s collects every (text, term,
-    score) triple of the corpus and sorts them: about five arrays the size of the non-zeros at
-    once, 3.7 GB at a million chunks. Here a first pass counts each term's texts, which sizes
-    the two output arrays; a second writes each block's scores into place, in text order."""
-    n_docs = len(ends) - 1
-    lengths = np.diff(ends)
-    average = lengths.mean()  # bm25s: np.array([len(doc) for doc in corpus]).mean()
+def _postings(ids: np.ndarray, ends: np.ndarray, n_vocab: int) -> dict[str, np.ndarray]:
+    """Each term's rows and term frequencies in CSC arrays (rows ascending within a term), a
+    block of texts at a time: a first pass counts each term's texts, which sizes the arrays; a
+    second writes each block's pairs into place. Collecting every pair of the corpus at once
+    and sorting them took 3.7 GB at a million chunks."""
     doc_freq = np.zeros(n_vocab, dtype=np.int64)
     for _doc, term, _count in _term_counts(ids, ends, n_vocab):
         doc_freq += np.bincount(term, minlength=n_vocab)
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(doc_freq, out=indptr[1:])
-    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    tf = np.empty(int(indptr[-1]), dtype=np.float32)
     indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    idf = np.array(
-        [math.log(1 + (n_docs - df + 0.5) / (df + 0.5)) if df else 0.0 for df in doc_freq.tolist()],
-        dtype=np.float32,
-    )  # bm25s computes each with math.log, then stores it as float32
-    wide = (np.float64(1.0) + np.zeros(1, dtype=np.float32)).dtype  # bm25s's arithmetic type
     filled = indptr[:-1].copy()
     for doc, term, count in _term_counts(ids, ends, n_vocab):
-        # bm25s, per text: tf / (k1 * ((1 - b) + b * len / average) + tf), times the idf
-        tf = count.astype(np.float32)
-        norm = k1 * ((1 - b) + b * lengths[doc].astype(np.float64) / average)
-        score = idf[term] * (tf / (norm.astype(wide) + tf))
         order = np.argsort(term, kind="stable")  # pairs come sorted by text, then by term
-        term, doc, score = term[order], doc[order], score[order]
+        term, doc, count = term[order], doc[order], count[order]
         first = np.searchsorted(term, term)  # each term's first pair in this block
         place = filled[term] + (np.arange(len(term)) - first)
-        data[place], indices[place] = score.astype(np.float32), doc
+        tf[place], indices[place] = count.astype(np.float32), doc
         filled += np.bincount(term, minlength=n_vocab)
-    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+    lengths = np.diff(ends).astype(np.int32)
+    return {"indptr": indptr, "indices": indices, "tf": tf, "lengths": lengths}
 
 
 def _term_counts(ids: np.ndarray, ends: np.ndarray, n_vocab: int):

@@ -68,6 +68,8 @@ class Settings:
     write_rate: int = 30  # POST and DELETE /v1/documents
     keep_versions: int = 3  # index versions kept: the current one and the last ones replaced
     write_wait_seconds: float = 120.0  # a write waits this long for the one running, then 503
+    # An add writes one more segment; past this many the server merges them in the background
+    max_segments: int = 8
     # The chat (ui/): where it listens, the API it calls, how long it waits for an answer
     ui_host: str = "127.0.0.1"
     ui_port: int = 8501
@@ -142,6 +144,8 @@ class Settings:
             raise ValueError("REFORMQA_KEEP_VERSIONS must be at least 2")
         if self.write_wait_seconds < 0:
             raise ValueError("REFORMQA_WRITE_WAIT_SECONDS must be >= 0")
+        if self.max_segments < 1:
+            raise ValueError("REFORMQA_MAX_SEGMENTS must be at least 1")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("REFORMQA_DENSE_WEIGHT must be between 0 and 1")
         self._validate_embedding()

@@ -1,7 +1,7 @@
-"""The whole content of one index version in memory: made from chunks and vectors, read back
-from a published version, combined, and written into a staging folder.
+"""The content of one index segment in memory: made from chunks and vectors, read back from a
+published version's segments, combined, and written as a segment into a staging folder.
 
-Chunk rows are numbered 0..n-1 in every version: FAISS ids and BM25 rows are those numbers, so
+Chunk rows are numbered 0..n-1 in every segment: FAISS ids and BM25 rows are those numbers, so
 removing a document renumbers the rows after it (vectors are copied, never encoded again).
 """
 
@@ -15,7 +15,15 @@ import numpy as np
 
 from index.figures import extract_figures
 from index.keyword import KeywordIndex
-from index.store import DATABASE, KEYWORDS, SENTENCE_VECTORS, create_database
+from index.store import (
+    DATABASE,
+    KEYWORDS,
+    SENTENCE_VECTORS,
+    Manifest,
+    Segment,
+    create_database,
+    new_segment_name,
+)
 from index.tables import table_rows
 from index.types import Chunk, Document, search_text
 from index.vectors import VectorLayout, read_exact_vectors, write_vectors
@@ -57,8 +65,25 @@ class Snapshot:
         )
 
     @classmethod
+    def read_version(cls, version: Path, manifest: Manifest) -> Snapshot:
+        """The live content of a published version: its segments in order, less their deleted
+        documents."""
+        content = cls.empty(manifest.dimension)
+        for segment in manifest.segments:
+            part = cls.read(version / segment.name)
+            for doc_id in segment.deleted:
+                part = part.without(doc_id)
+            content = content.plus(part)
+        return content
+
+    @classmethod
+    def empty(cls, dimension: int) -> Snapshot:
+        no_vectors = np.zeros((0, dimension), dtype=np.float32)
+        return cls([], [], no_vectors, [], [], no_vectors)
+
+    @classmethod
     def read(cls, version: Path) -> Snapshot:
-        """Everything a published version holds, vectors included (exact, never re-encoded)."""
+        """Everything a segment folder holds, vectors included (exact, never re-encoded)."""
         import sqlite3
 
         conn = sqlite3.connect(f"file:{version / DATABASE}?mode=ro", uri=True)
@@ -107,6 +132,16 @@ class Snapshot:
             sentence_vectors=self.sentence_vectors[kept_sentences],
         )
 
+    def write_segment(self, staging: Path, exact_max_chunks: int, recall_target: float) -> Segment:
+        """This content as a new segment of the version being staged; its manifest record."""
+        name = new_segment_name()
+        (staging / name).mkdir()
+        layout = self.write(staging / name, exact_max_chunks, recall_target)
+        return Segment(
+            name=name, documents=len(self.documents), chunks=len(self.chunks),
+            **layout.manifest_fields(),
+        )  # fmt: skip
+
     def write(self, folder: Path, exact_max_chunks: int, recall_target: float) -> VectorLayout:
         """SQLite (one transaction), FAISS, BM25 and sentence vectors into an empty folder;
         returns how the dense index was laid out, for the manifest."""
@@ -125,7 +160,6 @@ class Snapshot:
                 [(row, doc_id, text) for row, (doc_id, text) in enumerate(self.sentences)],
             )
         conn.close()
-        (folder / KEYWORDS).mkdir()
         searched = (search_text(chunk[5], chunk[7]) for chunk in self.chunks)
         KeywordIndex.build(searched).save(folder / KEYWORDS)
         np.save(folder / SENTENCE_VECTORS, self.sentence_vectors.astype(np.float32))

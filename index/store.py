@@ -2,16 +2,22 @@
 
     data/
       current -> versions/v-...        (a symlink, replaced atomically on publish)
-      versions/v-.../manifest.json     (format, model, dimension, chunker, corpus hash, ...)
-      versions/v-.../vectors.faiss     (inner product over normalized vectors, ids = chunk rowids;
-                                        exact or IVF by size: see index/vectors.py)
-      versions/v-.../vectors.npy       (the exact float32 vectors, memory-mapped when read)
-      versions/v-.../store.sqlite      (documents, chunks and the figures in them)
-      versions/v-.../bm25/             (bm25s arrays and vocabulary; no pickle)
-      versions/v-.../sentences.npy     (one vector per distinct sentence, for answer selection)
+      versions/v-.../manifest.json     (format, model, chunker, corpus hash, and its segments:
+                                        each one's counts, dense layout and deleted documents)
+      versions/v-.../s-.../            (a segment: documents written together, never changed)
+        vectors.faiss                  (inner product over normalized vectors, ids = the
+                                        segment's chunk rowids; exact or IVF by size)
+        vectors.npy                    (the exact float32 vectors, memory-mapped when read)
+        store.sqlite                   (documents, chunks and the figures in them)
+        bm25/                          (postings and row lengths; no pickle)
+        sentences.npy                  (one vector per distinct sentence, for answer selection)
 
-A build writes a new version beside the current one and then swaps the link, so a build that
-crashes or is killed leaves the previous index exactly as it was.
+A build writes one segment. Adding a document writes a new version whose folder hard-links the
+current segments' files and holds one new segment; deleting one writes a version that lists the
+document as deleted (a tombstone, applied at query time). Either costs what the document costs,
+not what the corpus does. `index.updater.compact` merges the segments into one. Every change
+writes a new version beside the current one and then swaps the link, so a change that crashes
+or is killed leaves the previous index exactly as it was.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ from pydantic import BaseModel
 from index.errors import Busy, IndexMismatch, IndexNotFound
 from index.settings import Settings
 
-FORMAT_VERSION = 5  # 2: figures and sentence vectors; 3: vectors.npy, index type by size; 4: pages;
-# 5: chunks.table_header
+FORMAT_VERSION = 6  # 2: figures and sentence vectors; 3: vectors.npy, index type by size; 4: pages;
+# 5: chunks.table_header; 6: segments, BM25 postings scored at query time
 MANIFEST = "manifest.json"
 DATABASE = "store.sqlite"
 KEYWORDS = "bm25"
@@ -68,6 +74,18 @@ CREATE TABLE sentences (  -- rowid = row of sentences.npy
 """
 
 
+class Segment(BaseModel):
+    """What a version's manifest records about one of its segments."""
+
+    name: str  # its folder in the version
+    documents: int  # written into it, deleted ones included
+    chunks: int  # rows in it, deleted ones included
+    faiss_index: str
+    nprobe: int | None = None
+    ann_recall_at_10: float | None = None
+    deleted: list[str] = []  # ids of its documents deleted since it was written
+
+
 class Manifest(BaseModel):
     format_version: int
     model: str
@@ -85,6 +103,7 @@ class Manifest(BaseModel):
     chunks: int
     built_at: str
     build_seconds: float
+    segments: list[Segment]
 
     def check_compatible(self, model: str) -> None:
         """Refuse an index this code or this model cannot read correctly."""
@@ -131,9 +150,20 @@ class DataDir:
     @contextlib.contextmanager
     def build_lock(self, wait: float = 0.0) -> Iterator[None]:
         """One writer at a time across processes; waits up to `wait` seconds for another."""
+        with self._lock(".build.lock", wait, "another change to the index is still running"):
+            yield
+
+    @contextlib.contextmanager
+    def compaction_lock(self) -> Iterator[None]:
+        """One compaction at a time; it holds the build lock only while it publishes."""
+        with self._lock(".compact.lock", 0.0, "a compaction of the index is already running"):
+            yield
+
+    @contextlib.contextmanager
+    def _lock(self, name: str, wait: float, busy: str) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait
-        with open(self.root / ".build.lock", "w") as handle:
+        with open(self.root / name, "w") as handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -141,19 +171,19 @@ class DataDir:
                 except BlockingIOError as exc:
                     if time.monotonic() >= deadline:
                         waited = f" after waiting {wait:g} s" if wait else ""
-                        raise Busy(
-                            f"another change to the index is still running{waited}; retry later"
-                        ) from exc
+                        raise Busy(f"{busy}{waited}; retry later") from exc
                     time.sleep(0.05)
             yield
 
     @contextlib.contextmanager
-    def staging(self) -> Iterator[Path]:
-        """A fresh folder to build into (under the build lock); removed if the build fails."""
+    def staging(self, prefix: str = _STAGING_PREFIX) -> Iterator[Path]:
+        """A fresh folder to build into (under the lock its prefix belongs to: the build lock,
+        or the compaction lock); removed if the build fails. Leftovers of the same kind, from a
+        build that was killed, are removed first."""
         self.versions.mkdir(parents=True, exist_ok=True)
-        for leftover in self.versions.glob(f"{_STAGING_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
-        staging = self.versions / f"{_STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+        for leftover in self.versions.glob(f"{prefix}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = self.versions / f"{prefix}{uuid.uuid4().hex[:12]}"
         staging.mkdir()
         try:
             yield staging
@@ -164,7 +194,7 @@ class DataDir:
     def publish(self, staging: Path) -> Path:
         """Make a finished staging folder the current version, atomically."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        final = self.versions / f"v-{stamp}-{staging.name[len(_STAGING_PREFIX) :]}"
+        final = self.versions / f"v-{stamp}-{staging.name.rsplit('-', 1)[-1]}"
         _fsync_tree(staging)
         os.rename(staging, final)
         tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"
@@ -191,6 +221,23 @@ class DataDir:
         for old, successor in itertools.pairwise(versions[surplus:-1]):
             if now - successor.stat().st_mtime > RETIRED_GRACE_SECONDS:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def new_segment_name() -> str:
+    return f"s-{uuid.uuid4().hex[:12]}"
+
+
+def link_segment(version: Path, name: str, staging: Path) -> None:
+    """Put a published segment into a staging version by hard links: no byte is copied, and
+    removing the old version later leaves the files to the new one."""
+    source = version / name
+    for path in source.rglob("*"):
+        target = staging / name / path.relative_to(source)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
 
 
 def read_manifest(version: Path) -> Manifest:

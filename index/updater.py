@@ -1,9 +1,16 @@
-"""Add or remove one document without a rebuild: only the added document is encoded.
+"""Add or remove one document without a rebuild, and merge segments: what a change costs grows
+with the document, not with the corpus.
+
+An add encodes the document alone and writes it as a new segment beside hard links to the
+current ones; a delete lists the document as deleted in its segment (a tombstone applied at
+query time). `compact` merges every segment into one, without holding up other writes until
+it publishes.
 
 The writes come in an order that leaves a consistent state wherever a crash stops them:
   1. the corpus file: an add writes it (to a hidden temp file, then renamed); a delete renames
      it to a hidden `.<name>.reformqa-deleting`, out of the corpus but not gone;
-  2. a new version in staging: the current version's content plus or minus the document;
+  2. a new version in staging: the current segments (linked) plus the new one, or with the
+     document listed as deleted;
   3. the atomic publish (the `current` symlink swap); then a delete removes the hidden file.
 Killed before 3, the index is exactly the old one. After an add the corpus is then ahead of it,
 which `reformqa index status` reports and `reformqa index build --if-stale` catches up. After a
@@ -46,7 +53,9 @@ from index.store import (
     DATABASE,
     DataDir,
     Manifest,
+    Segment,
     fsync_dir,
+    link_segment,
     open_database,
     read_manifest,
     write_manifest,
@@ -56,6 +65,7 @@ from index.types import Document, Figure
 DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 METADATA_FIELDS = ("title", "date", "source", "url", "language")
 _DELETING = ".reformqa-deleting"  # a deleted document's file, set aside until the publish
+_COMPACTING = ".compacting-"  # a compaction's staging folder: other writes leave it alone
 
 
 @dataclass(frozen=True)
@@ -89,17 +99,21 @@ def add_document(
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
-        current = Snapshot.read(version)
-        if doc_id in current.doc_ids():
+        if _documents_where(version, manifest, "d.id = ?", doc_id):
             raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
-        name = _corpus_name(settings, doc_id, suffix, current)
+        name = _corpus_name(version, manifest, doc_id, suffix)
         document = parsed.model_copy(update={"id": doc_id, "path": name})
         added = _snapshot_of(document, settings, embedder)
         was_fresh = _corpus_matches(settings, manifest)
+        for segment in manifest.segments:
+            link_segment(version, segment.name, staging)
+        segment = added.write_segment(staging, **settings.vector_config())
         if sidecar is not None:
             _write_atomically(sidecar_of(settings.corpus_dir / name), sidecar)
         _write_atomically(settings.corpus_dir / name, content)
-        _publish(data_dir, staging, current.plus(added), manifest, settings, was_fresh)
+        counts = (manifest.documents + 1, manifest.chunks + len(added.chunks))
+        _publish(data_dir, staging, manifest, [*manifest.segments, segment], counts, settings,
+                 was_fresh)  # fmt: skip
     figures = distinct_figures(Figure.model_validate_json(row[-1]) for row in added.figures)
     document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
     return Change(document, figures, data_dir.require_current(), time.perf_counter() - started)
@@ -111,25 +125,59 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
     with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
         version, manifest = _current(settings, embedder)
-        current = Snapshot.read(version)
-        row = next((d for d in current.documents if d[0] == doc_id), None)
-        if row is None:
+        found = _documents_where(version, manifest, "d.id = ?", doc_id)
+        if not found:
             raise DocumentNotFound(f"no document with id {doc_id!r}")
-        if len(current.documents) == 1:
+        if manifest.documents == 1:
             raise Conflict("this is the index's only document; add another before removing it")
+        row = found[doc_id]
         was_fresh = _corpus_matches(settings, manifest)
-        aside = _set_aside(settings, row[6])
-        sidecar = _set_aside(settings, sidecar_of(Path(row[6])).as_posix() if row[6] else None)
-        _publish(data_dir, staging, current.without(doc_id), manifest, settings, was_fresh)
+        segments = _with_deleted(manifest.segments, row.segment, doc_id)
+        for segment in segments:
+            link_segment(version, segment.name, staging)
+        aside = _set_aside(settings, row.path)
+        sidecar = _set_aside(settings, sidecar_of(Path(row.path)).as_posix() if row.path else None)
+        counts = (manifest.documents - 1, manifest.chunks - row.chunks)
+        _publish(data_dir, staging, manifest, segments, counts, settings, was_fresh)
         for path in (aside, sidecar):
             if path is not None:
                 path.unlink(missing_ok=True)
                 fsync_dir(path.parent)
     document = Document(
-        id=row[0], title=row[1], date=row[2], source=row[3], url=row[4], language=row[5],
-        text="", path=row[6], sha256=row[7],
+        id=doc_id, title=row.title, date=row.date, source=row.source, url=row.url,
+        language=row.language, text="", path=row.path, sha256=row.sha256,
     )  # fmt: skip
     return Change(document, [], data_dir.require_current(), time.perf_counter() - started)
+
+
+def compact(settings: Settings) -> Path | None:
+    """Merge the current version's segments into one, its deleted documents dropped, and publish
+    it; None when there is nothing to merge. The merge runs without the build lock, so adds and
+    deletes go on meanwhile: at the publish, under the lock, documents deleted since are listed
+    as deleted in the merged segment and segments added since are kept after it. Killed at any
+    point, the current version stays as it was; its leftovers go at the next compaction."""
+    data_dir = DataDir(settings.data_dir, settings.keep_versions)
+    with data_dir.compaction_lock(), data_dir.staging(_COMPACTING) as staging:
+        version = data_dir.require_current()
+        manifest = read_manifest(version)
+        if len(manifest.segments) == 1 and not manifest.segments[0].deleted:
+            return None
+        started = time.perf_counter()
+        held = _documents_where(version, manifest)
+        merged = Snapshot.read_version(version, manifest).write_segment(
+            staging, **settings.vector_config()
+        )
+        with data_dir.build_lock(wait=settings.write_wait_seconds):
+            latest = data_dir.require_current()
+            now = read_manifest(latest)
+            gone = _deleted_since(manifest, now, held)
+            later = [s for s in now.segments if s.name not in {m.name for m in manifest.segments}]
+            for segment in later:
+                link_segment(latest, segment.name, staging)
+            segments = [merged.model_copy(update={"deleted": gone}), *later]
+            counts = (now.documents, now.chunks)  # a merge changes no live document
+            _write_manifest(staging, now, segments, counts, now.corpus_hash, started)
+            return data_dir.publish(staging)
 
 
 def merge_front_matter(raw: bytes, metadata: dict[str, Any]) -> bytes:
@@ -203,33 +251,103 @@ def _snapshot_of(document: Document, settings: Settings, embedder: Embedder) -> 
     )
 
 
+@dataclass(frozen=True)
+class LiveDocument:
+    segment: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    language: str | None
+    path: str | None
+    sha256: str
+    chunks: int
+
+
+def _documents_where(
+    version: Path, manifest: Manifest, where: str = "1", *params: Any
+) -> dict[str, LiveDocument]:
+    """The live documents (deleted ones left out) that match an SQL condition, by id, read from
+    each segment's store without their texts."""
+    sql = (
+        "SELECT d.id, d.title, d.date, d.source, d.url, d.language, d.path, d.sha256, "
+        f"(SELECT count(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d WHERE {where}"
+    )
+    found = {}
+    for segment in manifest.segments:
+        with contextlib.closing(open_database(version / segment.name / DATABASE)) as db:
+            for doc_id, *fields in db.execute(sql, params):
+                if doc_id not in segment.deleted:
+                    found[doc_id] = LiveDocument(segment.name, *fields)
+    return found
+
+
+def _with_deleted(segments: list[Segment], holder: str, doc_id: str) -> list[Segment]:
+    """The segments with `doc_id` listed as deleted in `holder`; a segment left with no live
+    document is dropped."""
+    kept = []
+    for segment in segments:
+        if segment.name == holder:
+            segment = segment.model_copy(update={"deleted": [*segment.deleted, doc_id]})
+            if len(segment.deleted) == segment.documents:
+                continue
+        kept.append(segment)
+    return kept
+
+
+def _deleted_since(before: Manifest, now: Manifest, held: dict[str, LiveDocument]) -> list[str]:
+    """Documents live in `before` (`held`) and deleted by `now`: listed in their segment's
+    tombstones, or gone with the whole segment."""
+    now_deleted = {s.name: set(s.deleted) for s in now.segments}
+    return sorted(
+        doc_id
+        for doc_id, document in held.items()
+        if document.segment not in now_deleted or doc_id in now_deleted[document.segment]
+    )
+
+
 def _publish(
     data_dir: DataDir,
     staging: Path,
-    content: Snapshot,
     manifest: Manifest,
+    segments: list[Segment],
+    counts: tuple[int, int],
     settings: Settings,
     was_fresh: bool,
 ) -> None:
-    started = time.perf_counter()
-    layout = content.write(staging, **settings.vector_config())
     # The corpus hash moves with the change only if index and corpus agreed before it: an
     # index that was already behind its corpus must stay marked stale.
     digest = _corpus_digest(settings) if was_fresh else manifest.corpus_hash
+    _write_manifest(staging, manifest, segments, counts, digest, time.perf_counter())
+    data_dir.publish(staging)
+
+
+def _write_manifest(
+    staging: Path,
+    manifest: Manifest,
+    segments: list[Segment],
+    counts: tuple[int, int],
+    digest: str,
+    started: float,
+) -> None:
+    """The manifest of a version made of `segments` holding `counts` (live documents, live
+    chunks); the dense layout recorded at the top is the first (largest) segment's."""
     write_manifest(
         staging,
         manifest.model_copy(
             update={
                 "corpus_hash": digest,
-                "documents": len(content.documents),
-                "chunks": len(content.chunks),
-                **layout.manifest_fields(),
+                "documents": counts[0],
+                "chunks": counts[1],
+                "faiss_index": segments[0].faiss_index,
+                "nprobe": segments[0].nprobe,
+                "ann_recall_at_10": segments[0].ann_recall_at_10,
+                "segments": segments,
                 "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.perf_counter() - started, 3),
             }
         ),
     )
-    data_dir.publish(staging)
 
 
 def _corpus_matches(settings: Settings, manifest: Manifest) -> bool:
@@ -240,13 +358,12 @@ def _corpus_digest(settings: Settings) -> str:
     return corpus_hash(corpus_files(settings.corpus_dir), settings.corpus_dir)
 
 
-def _corpus_name(settings: Settings, doc_id: str, suffix: str, current: Snapshot) -> str:
+def _corpus_name(version: Path, manifest: Manifest, doc_id: str, suffix: str) -> str:
     """The new document's file, relative to the corpus folder: `<id><suffix>`, unless an
     indexed document already lives there."""
     suffix = suffix.lower() if suffix.lower() in DOCUMENT_SUFFIXES else ".md"
     name = f"{doc_id}{suffix}"
-    taken = {row[6] for row in current.documents}
-    if name in taken:
+    if _documents_where(version, manifest, "d.path = ?", name):
         raise Conflict(f"the corpus already has a file {name!r} for another document")
     return name
 
@@ -297,8 +414,7 @@ def finish_interrupted_deletes(settings: Settings) -> list[str]:
 
 
 def _put_aside_files_right(corpus: Path, version: Path) -> list[str]:
-    with contextlib.closing(open_database(version / DATABASE)) as db:
-        indexed = {row[0] for row in db.execute("SELECT path FROM documents")}
+    indexed = {d.path for d in _documents_where(version, read_manifest(version)).values()}
     restored = []
     for aside in corpus.rglob(f".*{_DELETING}"):
         original = aside.with_name(aside.name[1 : -len(_DELETING)])

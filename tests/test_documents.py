@@ -73,12 +73,17 @@ def test_an_added_then_removed_document_gives_the_index_a_rebuild_would(writable
     rebuilt = Retriever(
         IndexReader.open(rebuilt_settings.data_dir, embedder.name), embedder, rebuilt_settings
     )
+    assert len(incremental.reader.segments) == 2  # the build's, and the added document's
+    matched = 0
     for query in ["one-stop shops in Hanoi", "land certificates", "budget for 2024", "dossiers"]:
-        ours = [(p.id, round(p.score, 5), p.figures) for p in incremental.search(query, k=5)]
-        theirs = [(p.id, round(p.score, 5), p.figures) for p in rebuilt.search(query, k=5)]
+        ours = [(p.id, p.score, p.figures) for p in incremental.search(query, k=5)]
+        theirs = [(p.id, p.score, p.figures) for p in rebuilt.search(query, k=5)]
         assert ours == theirs
-    reader = incremental.reader
-    assert reader.vectors.size == reader.manifest.chunks == reader.keywords.size
+        ours = _keyword_scores_by_chunk(incremental.reader, query)  # BM25 statistics included
+        assert ours == _keyword_scores_by_chunk(rebuilt.reader, query)
+        matched += len(ours)
+    assert matched >= 4
+    assert_whole(incremental.reader)
 
 
 def test_an_index_already_behind_its_corpus_stays_marked_stale(writable_index, embedder):
@@ -272,12 +277,8 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
         assert after in (before, sorted([*before, "bulk"]))
         manifest = httpx.get(f"{restarted.base_url}/readyz").json()
         reader = IndexReader.open(settings.data_dir, manifest["model"])
-        assert reader.vectors.size == reader.manifest.chunks == reader.keywords.size
+        assert_whole(reader)
         assert reader.manifest.documents == len(after) == reader.count_documents()
-        assert (
-            len(reader.sentence_vectors)
-            == reader.db.execute("SELECT count(*) FROM sentences").fetchone()[0]
-        )
         if "bulk" in after:
             assert _search_ids(restarted, "District 17 processed dossiers online")[0] == "bulk"
         else:  # the corpus is ahead of the index, and says so
@@ -287,6 +288,28 @@ def test_a_server_killed_mid_add_restarts_on_the_old_or_the_new_index(writable_i
         assert not any(versions.glob(".staging-*"))
     finally:
         stop_server(restarted)
+
+
+def assert_whole(reader: IndexReader) -> None:
+    """Every segment's vectors, BM25 rows, chunk rows and sentence vectors agree, and the
+    manifest counts the live documents and chunks."""
+    live_chunks = 0
+    for segment in reader.segments:
+        rows = segment.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        sentences = segment.db.execute("SELECT count(*) FROM sentences").fetchone()[0]
+        loaded = segment.loaded
+        assert loaded.vectors.size == loaded.keywords.size == rows == segment.record.chunks
+        assert len(loaded.sentence_vectors) == sentences
+        live_chunks += rows - len(segment.dead_rows)
+    assert reader.manifest.chunks == live_chunks == reader.keywords.live_rows
+    assert reader.manifest.documents == reader.count_documents()
+
+
+def _keyword_scores_by_chunk(reader: IndexReader, query: str) -> dict[str, float]:
+    scores = reader.keywords.scores(query)
+    rows = [int(r) for r in scores.nonzero()[0]]
+    passages = reader.passages(rows)
+    return {passages[r]["id"]: float(scores[r]) for r in rows}
 
 
 def _swallow(call) -> None:

@@ -15,7 +15,7 @@ from index.builder import build_index
 from index.reader import IndexReader
 from index.settings import Settings
 from index.snapshot import Snapshot
-from index.store import DATABASE, DataDir
+from index.store import DATABASE, DataDir, read_manifest
 from tests.conftest import FIXTURE_CORPUS, run_cli
 
 QUERIES = (
@@ -130,7 +130,7 @@ def test_the_ray_engine_builds_the_same_index_as_the_default(tmp_path, fixture_s
 
 
 def _assert_same_manifest(local: DataDir, ray: DataDir) -> None:
-    when = {"built_at", "build_seconds"}
+    when = {"built_at": True, "build_seconds": True, "segments": {"__all__": {"name"}}}
     expected = local.read_manifest().model_dump(exclude=when)
     assert ray.read_manifest().model_dump(exclude=when) == expected
 
@@ -138,8 +138,12 @@ def _assert_same_manifest(local: DataDir, ray: DataDir) -> None:
 def _assert_same_rows(local, ray) -> None:
     for table, order in (("documents", "id"), ("chunks", "rowid"), ("figures", "rowid"),
                          ("sentences", "rowid")):  # fmt: skip
-        rows = [_rows(version / DATABASE, table, order) for version in (local, ray)]
+        rows = [_rows(_database(version), table, order) for version in (local, ray)]
         assert rows[0] == rows[1] and rows[0], table
+
+
+def _database(version):
+    return version / read_manifest(version).segments[0].name / DATABASE  # a build: one segment
 
 
 def _rows(path, table: str, order: str) -> list[tuple]:
@@ -151,7 +155,8 @@ def _rows(path, table: str, order: str) -> list[tuple]:
 
 
 def _assert_same_vectors(local, ray) -> None:
-    expected, got = Snapshot.read(local), Snapshot.read(ray)
+    expected = Snapshot.read_version(local, read_manifest(local))
+    got = Snapshot.read_version(ray, read_manifest(ray))
     assert got.chunk_vectors.shape == expected.chunk_vectors.shape
     assert got.sentence_vectors.shape == expected.sentence_vectors.shape
     np.testing.assert_allclose(got.chunk_vectors, expected.chunk_vectors, atol=1e-5)

@@ -1,7 +1,6 @@
 """Tables in cleaned text: a row's figures take their column header and row label."""
 
 import datetime as dt
-import sqlite3
 
 from index.clean import clean_text
 from index.figures import extract_figures
@@ -108,8 +107,8 @@ def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_p
     from assistant.retriever import Retriever
     from index.builder import build_index
     from index.loader import load_corpus
+    from index.reader import IndexReader
     from index.settings import Settings
-    from index.store import DataDir
 
     rows = "\n".join(f"| {name} | {1000 + 37 * i:,} | {50 + i}.5% |" for i, name in
                      enumerate(PROVINCES))  # fmt: skip
@@ -125,9 +124,8 @@ def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_p
                                  chunk_tokens=48, chunk_overlap=0)  # fmt: skip
     build_index(settings, embedder=embedder)
     every_row = table_rows(load_corpus(corpus)[0].text)
-    chunks = DataDir(settings.data_dir).require_current() / "store.sqlite"
-    with sqlite3.connect(chunks) as db:
-        texts = [text for (text,) in db.execute("SELECT text FROM chunks")]
+    [segment] = IndexReader.open(settings.data_dir, embedder.name).segments
+    texts = [text for (text,) in segment.db.execute("SELECT text FROM chunks")]
     assert len(texts) > 3  # the table spans several chunks, none of them split mid-row
     for text in texts:
         rows = [p for p in text.split("\n\n") if "|" in p]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -50,6 +53,7 @@ class RetrieverSlot:
         self.loaded = threading.Event()
         self.settings: Settings | None = None
         self._swap = threading.Lock()
+        self._compaction: subprocess.Popen | None = None
 
     @property
     def retriever(self):
@@ -97,6 +101,7 @@ class RetrieverSlot:
             upload.suffix,
         )  # fmt: skip
         self._follow_current(wait=True)
+        self._compact_past_max_segments()
         return change
 
     def remove_document(self, doc_id: str) -> Change:
@@ -105,6 +110,23 @@ class RetrieverSlot:
         change = remove_document(self.settings, self.get().embedder, doc_id)
         self._follow_current(wait=True)
         return change
+
+    def _compact_past_max_segments(self) -> None:
+        """Each add writes one more segment; past `max_segments` they are merged by `reformqa
+        index compact` in a child process (its own cores and memory: requests keep theirs), and
+        the first request after it publishes serves the merged version."""
+        segments = len(self._pair[0].reader.manifest.segments)
+        if segments <= self.settings.max_segments:
+            return
+        if self._compaction is not None and self._compaction.poll() is None:
+            return  # one is running; the next add past the limit starts another if needed
+        command = [sys.executable, "-m", "assistant.cli", "index", "compact"]
+        env = {**os.environ, **self.settings.as_env()}
+        with open(self.settings.data_dir / "compaction.log", "ab") as log_file:
+            self._compaction = subprocess.Popen(
+                command, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            )
+        log.info("compacting %d segments (process %d)", segments, self._compaction.pid)
 
     def _follow_current(self, wait: bool = False) -> None:
         """Open the current version if it is not the one being served. Without `wait`, a
