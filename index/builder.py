@@ -83,7 +83,8 @@ def build_index(
 ) -> BuildReport:
     """Build the corpus into a new version and publish it; the old one stays until the swap.
 
-    `engine="ray"` encodes with Ray Data actors (index.ray_engine); the index is the same."""
+    `engine="ray"` encodes with Ray Data actors (index.ray_engine); the index is the same,
+    its sentences encoded alone whatever `sentence_vectors` says."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -117,14 +118,9 @@ def build_index(
                     chunks, sentence_texts(sentences, documents), embedder, settings, bar
                 )
         else:
-            with _stage(stages, "encode chunks"):
-                vectors = _encode_all(
-                    [c.search_text for c in chunks], embedder, bar, "embedding chunks"
-                )
-            with _stage(stages, "encode sentences"):
-                sentence_vectors = _encode_all(
-                    sentence_texts(sentences, documents), embedder, bar, "embedding sentences"
-                )
+            vectors, sentence_vectors = embed_chunks_and_sentences(
+                chunks, sentences, documents, embedder, settings.sentence_vectors, bar, stages
+            )
         with _stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
         with _stage(stages, "write"):
@@ -188,8 +184,67 @@ def sentence_texts(sentences: list[tuple[str, str]], documents: list[Document]) 
     return [embedding_text(text, tables[doc_id]) for doc_id, text in sentences]
 
 
-def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.ndarray:
-    task = bar.add_task(label, total=len(texts))
+def embed_chunks_and_sentences(
+    chunks: list[Chunk],
+    sentences: list[tuple[str, str]],
+    documents: list[Document],
+    embedder: Embedder,
+    mode: str,
+    bar=None,
+    stages: dict[str, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks' vectors and the distinct sentences'. `mode="pooled"`: a sentence is pooled
+    from the pass of the first chunk that holds it; encoded alone are a table row (embedded
+    under its header line, which is not just before it in any chunk), a sentence past the
+    model's window, and every sentence where the backend keeps no token states (torch)."""
+    bar = bar or _NoProgress()
+    stages = {} if stages is None else stages
+    texts = sentence_texts(sentences, documents)
+    rows, spans = _pooling_spans(chunks, sentences, texts) if mode == "pooled" else ([], [])
+    with _stage(stages, "encode chunks"):
+        vectors, pooled = _encode_chunks(chunks, rows, spans, embedder, bar)
+    with _stage(stages, "encode sentences"):
+        sentence_vectors = np.empty((len(sentences), vectors.shape[1]), dtype=np.float32)
+        if pooled:
+            sentence_vectors[list(pooled)] = np.vstack(list(pooled.values()))
+        left = [row for row in range(len(sentences)) if row not in pooled]
+        sentence_vectors[left] = _encode_all([texts[row] for row in left], embedder, bar)
+    return vectors, sentence_vectors
+
+
+def _encode_chunks(
+    chunks: list[Chunk], rows: list[int], spans: list[tuple[int, int, int]], embedder, bar
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The chunks' vectors, and by sentence row the vectors pooled from their passes."""
+    texts = [c.search_text for c in chunks]
+    task = bar.add_task("embedding chunks", total=len(texts))
+    advance = lambda n: bar.advance(task, n)  # noqa: E731
+    found = embedder.encode_with_spans(texts, spans, advance) if spans else None
+    if found is None:
+        return embedder.encode(texts, advance), {}
+    vectors, span_vectors, pooled = found
+    return vectors, {row: span_vectors[j] for j, row in enumerate(rows) if pooled[j]}
+
+
+def _pooling_spans(
+    chunks: list[Chunk], sentences: list[tuple[str, str]], texts: list[str]
+) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """The sentences whose embedded text is their own, each with (chunk, start, end), its
+    place in the search text of the first chunk that holds it."""
+    row_of = {key: row for row, key in enumerate(sentences)}
+    rows, spans = [], []
+    for position, chunk in enumerate(chunks):
+        shift = len(chunk.search_text) - len(chunk.text)  # the table header before the text
+        for start, end in sentence_spans(chunk.text):
+            row = row_of.pop((chunk.doc_id, chunk.text[start:end]), None)
+            if row is not None and texts[row] == chunk.text[start:end]:
+                rows.append(row)
+                spans.append((position, start + shift, end + shift))
+    return rows, spans
+
+
+def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
+    task = bar.add_task("embedding sentences", total=len(texts))
     return embedder.encode(texts, progress=lambda n: bar.advance(task, n))
 
 
