@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Embedder, recorded_name
+from index.embedding import (
+    NoProgress,
+    distinct_sentences,
+    embed_chunks_and_sentences,
+    sentence_texts,
+    stage,
+)
 from index.loader import corpus_files, corpus_hash, load_corpus
-from index.sentences import sentence_spans
 from index.settings import Settings
 from index.snapshot import Snapshot
 from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
-from index.tables import embedding_text, table_rows
 from index.types import Chunk, Document
 from index.vectors import choose_factory
 
@@ -83,8 +87,7 @@ def build_index(
 ) -> BuildReport:
     """Build the corpus into a new version and publish it; the old one stays until the swap.
 
-    `engine="ray"` encodes with Ray Data actors (index.ray_engine); the index is the same,
-    its sentences encoded alone whatever `sentence_vectors` says."""
+    `engine="ray"` encodes with Ray Data actors (index.ray_engine); the index is the same."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -96,7 +99,7 @@ def build_index(
             current = DataDir(settings.data_dir).current()
             return BuildReport(current, 0, 0, 0.0, 0.0, True, reason, engine)
     stages: dict[str, float] = {}
-    with _stage(stages, "load"):
+    with stage(stages, "load"):
         # all read before anything is written
         documents = load_corpus(settings.corpus_dir, settings.max_pdf_pages)
     embedder = embedder or Embedder.from_settings(settings)
@@ -104,26 +107,26 @@ def build_index(
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
 
     with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:
-        with _stage(stages, "model"):
+        with stage(stages, "model"):
             splitter = Splitter(
                 embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens,
                 settings.chunk_overlap,
             )  # fmt: skip
-        with _stage(stages, "split"):
+        with stage(stages, "split"):
             chunks = _split_all(documents, splitter, bar)
             sentences = distinct_sentences(chunks)
-        if engine == "ray":  # one Ray job for both: Ray starts once, each actor loads once
-            with _stage(stages, "encode (ray)"):
+        if engine == "ray":
+            with stage(stages, "encode (ray)"):
                 vectors, sentence_vectors = _encode_with_ray(
-                    chunks, sentence_texts(sentences, documents), embedder, settings, bar
+                    chunks, sentences, documents, embedder, settings, bar
                 )
         else:
             vectors, sentence_vectors = embed_chunks_and_sentences(
                 chunks, sentences, documents, embedder, settings.sentence_vectors, bar, stages
             )
-        with _stage(stages, "figures"):
+        with stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
-        with _stage(stages, "write"):
+        with stage(stages, "write"):
             layout = content.write(staging, **settings.vector_config())
         manifest = Manifest(
             format_version=FORMAT_VERSION,
@@ -140,20 +143,13 @@ def build_index(
             build_seconds=round(time.perf_counter() - started, 3),
         )
         write_manifest(staging, manifest)
-        with _stage(stages, "publish"):
+        with stage(stages, "publish"):
             version = data_dir.publish(staging)
     seconds = time.perf_counter() - started
     encode_seconds = sum(t for name, t in stages.items() if name.startswith("encode"))
     return BuildReport(
         version, len(documents), len(chunks), seconds, encode_seconds, engine=engine, stages=stages
     )
-
-
-@contextlib.contextmanager
-def _stage(stages: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    stages[name] = round(time.perf_counter() - started, 3)
 
 
 def _chunker_record(settings: Settings) -> dict:
@@ -169,111 +165,30 @@ def _split_all(documents: list[Document], splitter, bar) -> list[Chunk]:
     return chunks
 
 
-def distinct_sentences(chunks: list[Chunk]) -> list[tuple[str, str]]:
-    """(doc_id, sentence) for each distinct sentence; overlapping chunks repeat sentences."""
-    seen: dict[tuple[str, str], None] = {}
-    for chunk in chunks:
-        for start, end in sentence_spans(chunk.text):
-            seen.setdefault((chunk.doc_id, chunk.text[start:end]), None)
-    return list(seen)
-
-
-def sentence_texts(sentences: list[tuple[str, str]], documents: list[Document]) -> list[str]:
-    """What each distinct sentence is encoded as: a table row with its header before it."""
-    tables = {d.id: table_rows(d.text) for d in documents}
-    return [embedding_text(text, tables[doc_id]) for doc_id, text in sentences]
-
-
-def embed_chunks_and_sentences(
-    chunks: list[Chunk],
-    sentences: list[tuple[str, str]],
-    documents: list[Document],
-    embedder: Embedder,
-    mode: str,
-    bar=None,
-    stages: dict[str, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The chunks' vectors and the distinct sentences'. `mode="pooled"`: a sentence is pooled
-    from the pass of the first chunk that holds it; encoded alone are a table row (embedded
-    under its header line, which is not just before it in any chunk), a sentence past the
-    model's window, and every sentence where the backend keeps no token states (torch)."""
-    bar = bar or _NoProgress()
-    stages = {} if stages is None else stages
-    texts = sentence_texts(sentences, documents)
-    rows, spans = _pooling_spans(chunks, sentences, texts) if mode == "pooled" else ([], [])
-    with _stage(stages, "encode chunks"):
-        vectors, pooled = _encode_chunks(chunks, rows, spans, embedder, bar)
-    with _stage(stages, "encode sentences"):
-        sentence_vectors = np.empty((len(sentences), vectors.shape[1]), dtype=np.float32)
-        if pooled:
-            sentence_vectors[list(pooled)] = np.vstack(list(pooled.values()))
-        left = [row for row in range(len(sentences)) if row not in pooled]
-        sentence_vectors[left] = _encode_all([texts[row] for row in left], embedder, bar)
-    return vectors, sentence_vectors
-
-
-def _encode_chunks(
-    chunks: list[Chunk], rows: list[int], spans: list[tuple[int, int, int]], embedder, bar
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """The chunks' vectors, and by sentence row the vectors pooled from their passes."""
-    texts = [c.search_text for c in chunks]
-    task = bar.add_task("embedding chunks", total=len(texts))
-    advance = lambda n: bar.advance(task, n)  # noqa: E731
-    found = embedder.encode_with_spans(texts, spans, advance) if spans else None
-    if found is None:
-        return embedder.encode(texts, advance), {}
-    vectors, span_vectors, pooled = found
-    return vectors, {row: span_vectors[j] for j, row in enumerate(rows) if pooled[j]}
-
-
-def _pooling_spans(
-    chunks: list[Chunk], sentences: list[tuple[str, str]], texts: list[str]
-) -> tuple[list[int], list[tuple[int, int, int]]]:
-    """The sentences whose embedded text is their own, each with (chunk, start, end), its
-    place in the search text of the first chunk that holds it."""
-    row_of = {key: row for row, key in enumerate(sentences)}
-    rows, spans = [], []
-    for position, chunk in enumerate(chunks):
-        shift = len(chunk.search_text) - len(chunk.text)  # the table header before the text
-        for start, end in sentence_spans(chunk.text):
-            row = row_of.pop((chunk.doc_id, chunk.text[start:end]), None)
-            if row is not None and texts[row] == chunk.text[start:end]:
-                rows.append(row)
-                spans.append((position, start + shift, end + shift))
-    return rows, spans
-
-
-def _encode_all(texts: list[str], embedder: Embedder, bar) -> np.ndarray:
-    task = bar.add_task("embedding sentences", total=len(texts))
-    return embedder.encode(texts, progress=lambda n: bar.advance(task, n))
-
-
 def _encode_with_ray(
-    chunks: list[Chunk], sentences: list[str], embedder: Embedder, settings: Settings, bar,
+    chunks: list[Chunk], sentences: list[tuple[str, str]], documents: list[Document],
+    embedder: Embedder, settings: Settings, bar,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Chunks and sentences in one Ray job: one start-up, one model load per actor."""
-    from index.ray_engine import encode_with_ray
+    """One Ray job, so Ray starts once and each actor loads once: the chunks' pass with their
+    sentences pooled from it, or (encoded, or torch actors, which keep no token states) the
+    chunks and the sentences. Pooled leaves few sentences to encode alone: done here."""
+    from index.ray_engine import RayEncoder, encode_with_ray
 
     if embedder.name != recorded_name(settings.model, settings.embed_backend):  # actors load it
         raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
-    texts = [c.search_text for c in chunks] + sentences
+    if settings.sentence_vectors == "pooled" and settings.embed_backend != "torch":
+        ray = RayEncoder(settings, embedder)
+        return embed_chunks_and_sentences(chunks, sentences, documents, ray, "pooled", bar)
+    texts = [c.search_text for c in chunks] + sentence_texts(sentences, documents)
     task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))
     vectors = encode_with_ray(texts, settings)
     bar.advance(task, len(texts))
     return vectors[: len(chunks)], vectors[len(chunks) :]
 
 
-class _NoProgress:
-    def add_task(self, *args, **kwargs) -> int:
-        return 0
-
-    def advance(self, *args, **kwargs) -> None:
-        pass
-
-
 def _progress(enabled: bool):
     if not enabled:
-        return contextlib.nullcontext(_NoProgress())
+        return contextlib.nullcontext(NoProgress())
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

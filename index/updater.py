@@ -25,8 +25,8 @@ from typing import Any
 
 import yaml
 
-from index.builder import distinct_sentences, embed_chunks_and_sentences
 from index.embedder import Embedder
+from index.embedding import distinct_sentences, embed_chunks_and_sentences
 from index.errors import BadDocument, Busy, Conflict, DocumentNotFound
 from index.figures import distinct_figures
 from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field

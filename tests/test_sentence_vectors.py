@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.builder import build_index, distinct_sentences, embed_chunks_and_sentences
+from index.builder import build_index
 from index.embedder import Embedder
+from index.embedding import distinct_sentences, embed_chunks_and_sentences
 from index.loader import load_corpus
 from index.snapshot import Snapshot
 from index.splitter import Splitter
