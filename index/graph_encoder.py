@@ -110,7 +110,10 @@ class GraphEncoder:
         """For each (text, start, end) character span: its tokens [first, stop) in the text's
         pass, or None when they are not all inside the model's window (a truncated text)."""
         encodings = self.tokenizer.encode_batch(texts)
-        return [_token_window(encodings[text], start, end) for text, start, end in spans]
+        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for text in {text for text, _, _ in spans}:
+            tokens[text] = _content_tokens(encodings[text])
+        return [_token_window(*tokens[text], start, end) for text, start, end in spans]
 
     def pool_spans(self, hidden: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
         """Each token window of one text's states pooled as the model pools a whole text.
@@ -178,9 +181,15 @@ def _pooling_of(folder: Path) -> tuple[str, int] | None:
     return used[0], int(config["word_embedding_dimension"])
 
 
-def _token_window(encoding: Any, start: int, end: int) -> tuple[int, int] | None:
+def _content_tokens(encoding: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the tokens that are not special, and their character offsets."""
     content = np.flatnonzero(np.asarray(encoding.special_tokens_mask) == 0)
-    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)[content]
+    return content, np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)[content]
+
+
+def _token_window(
+    content: np.ndarray, offsets: np.ndarray, start: int, end: int
+) -> tuple[int, int] | None:
     if not len(content) or offsets[-1, 1] < end:
         return None
     first = int(np.searchsorted(offsets[:, 0], start))
