@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Embedder, recorded_name
+from index.embedding import (
+    NoProgress,
+    distinct_sentences,
+    embed_chunks_and_sentences,
+    sentence_texts,
+    stage,
+)
 from index.loader import corpus_files, corpus_hash, load_corpus
-from index.sentences import sentence_spans
 from index.settings import Settings
 from index.snapshot import Snapshot
 from index.store import FORMAT_VERSION, DataDir, Manifest, write_manifest
-from index.tables import embedding_text, table_rows
 from index.types import Chunk, Document
 from index.vectors import choose_factory
 
@@ -29,6 +33,7 @@ PIPELINE_VERSION = 12  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative p
 # cell's figure takes its column header and row label as subject, a row is encoded under its header;
 # 11: a table row without a date of its own is dated by its caption or header; 12: a chunk that
 # starts mid-table is embedded and keyword-indexed under its table's caption and header row
+# (how sentence vectors are made, REFORMQA_SENTENCE_VECTORS, is in the chunker record itself)
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def build_index(
             current = DataDir(settings.data_dir).current()
             return BuildReport(current, 0, 0, 0.0, 0.0, True, reason, engine)
     stages: dict[str, float] = {}
-    with _stage(stages, "load"):
+    with stage(stages, "load"):
         # all read before anything is written
         documents = load_corpus(settings.corpus_dir, settings.max_pdf_pages)
     embedder = embedder or Embedder.from_settings(settings)
@@ -103,31 +108,26 @@ def build_index(
     from index.splitter import Splitter  # langchain is slow to import; `--if-stale` skips it
 
     with data_dir.build_lock(), _progress(progress) as bar, data_dir.staging() as staging:
-        with _stage(stages, "model"):
+        with stage(stages, "model"):
             splitter = Splitter(
                 embedder.tokenizer, embedder.max_tokens, settings.chunk_tokens,
                 settings.chunk_overlap,
             )  # fmt: skip
-        with _stage(stages, "split"):
+        with stage(stages, "split"):
             chunks = _split_all(documents, splitter, bar)
             sentences = distinct_sentences(chunks)
-        if engine == "ray":  # one Ray job for both: Ray starts once, each actor loads once
-            with _stage(stages, "encode (ray)"):
+        if engine == "ray":
+            with stage(stages, "encode (ray)"):
                 vectors, sentence_vectors = _encode_with_ray(
-                    chunks, sentence_texts(sentences, documents), embedder, settings, bar
+                    chunks, sentences, documents, embedder, settings, bar
                 )
         else:
-            with _stage(stages, "encode chunks"):
-                vectors = _encode_all(
-                    [c.search_text for c in chunks], embedder, bar, "embedding chunks"
-                )
-            with _stage(stages, "encode sentences"):
-                sentence_vectors = _encode_all(
-                    sentence_texts(sentences, documents), embedder, bar, "embedding sentences"
-                )
-        with _stage(stages, "figures"):
+            vectors, sentence_vectors = embed_chunks_and_sentences(
+                chunks, sentences, documents, embedder, settings.sentence_vectors, bar, stages
+            )
+        with stage(stages, "figures"):
             content = Snapshot.of(documents, chunks, vectors, sentences, sentence_vectors)
-        with _stage(stages, "write"):
+        with stage(stages, "write"):
             segment = content.write_segment(staging, **settings.vector_config())
         manifest = Manifest(
             format_version=FORMAT_VERSION,
@@ -147,20 +147,13 @@ def build_index(
             segments=[segment],
         )
         write_manifest(staging, manifest)
-        with _stage(stages, "publish"):
+        with stage(stages, "publish"):
             version = data_dir.publish(staging)
     seconds = time.perf_counter() - started
     encode_seconds = sum(t for name, t in stages.items() if name.startswith("encode"))
     return BuildReport(
         version, len(documents), len(chunks), seconds, encode_seconds, engine=engine, stages=stages
     )
-
-
-@contextlib.contextmanager
-def _stage(stages: dict[str, float], name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    stages[name] = round(time.perf_counter() - started, 3)
 
 
 def _chunker_record(settings: Settings) -> dict:
@@ -176,52 +169,30 @@ def _split_all(documents: list[Document], splitter, bar) -> list[Chunk]:
     return chunks
 
 
-def distinct_sentences(chunks: list[Chunk]) -> list[tuple[str, str]]:
-    """(doc_id, sentence) for each distinct sentence; overlapping chunks repeat sentences."""
-    seen: dict[tuple[str, str], None] = {}
-    for chunk in chunks:
-        for start, end in sentence_spans(chunk.text):
-            seen.setdefault((chunk.doc_id, chunk.text[start:end]), None)
-    return list(seen)
-
-
-def sentence_texts(sentences: list[tuple[str, str]], documents: list[Document]) -> list[str]:
-    """What each distinct sentence is encoded as: a table row with its header before it."""
-    tables = {d.id: table_rows(d.text) for d in documents}
-    return [embedding_text(text, tables[doc_id]) for doc_id, text in sentences]
-
-
-def _encode_all(texts: list[str], embedder: Embedder, bar, label: str) -> np.ndarray:
-    task = bar.add_task(label, total=len(texts))
-    return embedder.encode(texts, progress=lambda n: bar.advance(task, n))
-
-
 def _encode_with_ray(
-    chunks: list[Chunk], sentences: list[str], embedder: Embedder, settings: Settings, bar,
+    chunks: list[Chunk], sentences: list[tuple[str, str]], documents: list[Document],
+    embedder: Embedder, settings: Settings, bar,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Chunks and sentences in one Ray job: one start-up, one model load per actor."""
-    from index.ray_engine import encode_with_ray
+    """One Ray job, so Ray starts once and each actor loads once: the chunks' pass with their
+    sentences pooled from it, or (encoded, or torch actors, which keep no token states) the
+    chunks and the sentences. Pooled leaves few sentences to encode alone: done here."""
+    from index.ray_engine import RayEncoder, encode_with_ray
 
     if embedder.name != recorded_name(settings.model, settings.embed_backend):  # actors load it
         raise ValueError(f"the ray engine encodes with {settings.model!r}, not {embedder.name!r}")
-    texts = [c.search_text for c in chunks] + sentences
+    if settings.sentence_vectors == "pooled" and settings.embed_backend != "torch":
+        ray = RayEncoder(settings, embedder)
+        return embed_chunks_and_sentences(chunks, sentences, documents, ray, "pooled", bar)
+    texts = [c.search_text for c in chunks] + sentence_texts(sentences, documents)
     task = bar.add_task("embedding chunks and sentences (ray)", total=len(texts))
     vectors = encode_with_ray(texts, settings)
     bar.advance(task, len(texts))
     return vectors[: len(chunks)], vectors[len(chunks) :]
 
 
-class _NoProgress:
-    def add_task(self, *args, **kwargs) -> int:
-        return 0
-
-    def advance(self, *args, **kwargs) -> None:
-        pass
-
-
 def _progress(enabled: bool):
     if not enabled:
-        return contextlib.nullcontext(_NoProgress())
+        return contextlib.nullcontext(NoProgress())
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

@@ -168,7 +168,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.graph is not None:
-            return self._encode_graph(texts, self.graph, progress)
+            return self._encode_graph(texts, [], self.graph, progress)[0]
         import torch
 
         tokenizer = self.tokenizer
@@ -193,18 +193,47 @@ class Embedder:
                 vectors[rows] = batch_vectors.float().cpu().numpy()
         return vectors
 
+    def encode_with_spans(
+        self,
+        texts: list[str],
+        spans: list[tuple[int, int, int]],
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """`encode(texts)`, and a unit vector for each (text, start, end) character span, pooled
+        from the token states of its text's own pass (no second pass), and whether it was: a
+        span not all inside its text's window has a row of zeros and False. None where this
+        backend keeps no token states (torch, or a graph not exported when it loaded)."""
+        graph = self.graph
+        if graph is None or not graph.pools_spans or not texts:
+            return None
+        return self._encode_graph(texts, spans, graph, progress)
+
     def _encode_graph(
-        self, texts: list[str], graph: GraphEncoder, progress: Callable[[int], None] | None
-    ) -> np.ndarray:
+        self,
+        texts: list[str],
+        spans: list[tuple[int, int, int]],
+        graph: GraphEncoder,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        windows = graph.token_windows(texts, spans) if spans else []
+        spans_of: dict[int, list[int]] = {}
+        for j, ((text, _, _), window) in enumerate(zip(spans, windows, strict=True)):
+            if window is not None:
+                spans_of.setdefault(text, []).append(j)
         batches = token_batches(list(texts), graph.tokenize, graph.pad_values, self.batch_tokens)
         if len(texts) > _INLINE:
             batches = prefetched(batches)
         vectors = np.empty((len(texts), graph.dimension), dtype=np.float32)
+        span_vectors = np.zeros((len(spans), graph.dimension), dtype=np.float32)
         for batch in batches:
-            vectors[batch.rows] = graph.run(batch.features)
+            hidden = graph.token_states(batch.features)
+            vectors[batch.rows] = graph.pool(hidden, batch.features["attention_mask"])
+            for i, text in enumerate(batch.rows.tolist()):
+                if picked := spans_of.get(text):
+                    span_vectors[picked] = graph.pool_spans(hidden[i], [windows[j] for j in picked])
             if progress is not None:
                 progress(len(batch.rows))
-        return vectors
+        return vectors, span_vectors, np.array([w is not None for w in windows], dtype=bool)
 
     def _tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
         """As the model's own preprocessing does it (truncated to its limit), without padding."""

@@ -82,12 +82,50 @@ class GraphEncoder:
 
     def run(self, features: dict[str, np.ndarray]) -> np.ndarray:
         """Vectors of one padded batch."""
+        return self.pool(self.token_states(features), features["attention_mask"])
+
+    def token_states(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """The transformer's output of one padded batch: (texts, tokens, dimension)."""
         inputs = {i.name: features[i.name] for i in self.session.get_inputs()}
         (hidden,) = self.session.run(None, inputs)
-        vectors = _pool(hidden.astype(np.float32), features["attention_mask"], self.pooling)
+        return hidden.astype(np.float32, copy=False)
+
+    def pool(self, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The model's pooling and normalization of token states, one vector per row."""
+        return self._normalized(_pool(hidden, mask, self.pooling))
+
+    def _normalized(self, vectors: np.ndarray) -> np.ndarray:
         if self.normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
+
+    @property
+    def pools_spans(self) -> bool:
+        """Whether a span of a text has a vector of its own here: not with [CLS] pooling."""
+        return self.pooling != "cls_token"
+
+    def token_windows(
+        self, texts: list[str], spans: list[tuple[int, int, int]]
+    ) -> list[tuple[int, int] | None]:
+        """For each (text, start, end) character span: its tokens [first, stop) in the text's
+        pass, or None when they are not all inside the model's window (a truncated text)."""
+        encodings = self.tokenizer.encode_batch(texts)
+        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for text in {text for text, _, _ in spans}:
+            tokens[text] = _content_tokens(encodings[text])
+        return [_token_window(*tokens[text], start, end) for text, start, end in spans]
+
+    def pool_spans(self, hidden: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray:
+        """Each token window of one text's states pooled as the model pools a whole text.
+        The window holds the span's own tokens only, no [CLS] or [SEP]: over 15 documents of
+        eval/corpus that came closer to the span encoded alone (mean cosine 0.68, not 0.66)."""
+        mask = np.zeros((len(windows), hidden.shape[0]), dtype=np.float32)
+        for row, (first, stop) in enumerate(windows):
+            mask[row, first:stop] = 1.0
+        if self.pooling == "mean_tokens":  # one product, not a copy of the states per span
+            return self._normalized(mask @ hidden / mask.sum(axis=1, keepdims=True))
+        states = np.broadcast_to(hidden, (len(windows), *hidden.shape))
+        return self._normalized(_pool(states, mask, self.pooling))
 
 
 def open_graph_encoder(
@@ -141,6 +179,22 @@ def _pooling_of(folder: Path) -> tuple[str, int] | None:
     if len(used) != 1 or len(others) != 1 or config.get("include_prompt") is False:
         return None
     return used[0], int(config["word_embedding_dimension"])
+
+
+def _content_tokens(encoding: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the tokens that are not special, and their character offsets."""
+    content = np.flatnonzero(np.asarray(encoding.special_tokens_mask) == 0)
+    return content, np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)[content]
+
+
+def _token_window(
+    content: np.ndarray, offsets: np.ndarray, start: int, end: int
+) -> tuple[int, int] | None:
+    if not len(content) or offsets[-1, 1] < end:
+        return None
+    first = int(np.searchsorted(offsets[:, 0], start))
+    stop = int(np.searchsorted(offsets[:, 1], end, side="right"))
+    return (int(content[first]), int(content[stop - 1]) + 1) if first < stop else None
 
 
 def _pad_id(tokenizer: Any) -> int:

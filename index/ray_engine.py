@@ -46,28 +46,76 @@ def encode_with_ray(texts: list[str], settings: Settings, rows_per_batch: int = 
     ray = _import_ray()
     if not texts:
         return Embedder.from_settings(settings).encode([])
+    items = [{"row": row, "text": text} for row, text in enumerate(texts)]
     with _ray_running(ray), _quiet_data_context(ray):
-        gpu = settings.device.startswith("cuda")
-        actors = _actor_count(ray, gpu)
-        dataset = ray.data.from_items(
-            [{"row": row, "text": text} for row, text in enumerate(texts)],
-            override_num_blocks=min(len(texts), actors * 4),
-        )
-        encoded = dataset.map_batches(
-            _EncodeBatch,
-            # Inside an actor its one GPU is "cuda" (Ray sets CUDA_VISIBLE_DEVICES for it).
-            # On CPU one actor per core, each with one thread: they do not fight over cores.
-            fn_constructor_args=(settings.with_overrides(
-                device="cuda" if gpu else "cpu", embed_threads=0 if gpu else 1
-            ),),
-            batch_size=rows_per_batch,
-            batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_gpus=1 if gpu else 0,
-            num_cpus=1,
-        )  # fmt: skip
-        batches = encoded.iter_batches(batch_size=None, batch_format="numpy")
+        batches = _mapped(ray, items, _EncodeBatch, settings, rows_per_batch)
         return _in_input_order(batches, len(texts))
+
+
+def pool_with_ray(
+    texts: list[str], spans: list[tuple[int, int, int]], settings: Settings,
+    rows_per_batch: int = 256,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`Embedder.encode_with_spans` computed by the actors, each text sent with its spans; a
+    span an actor could not pool (no token states there) has zeros and False."""
+    ray = _import_ray()
+    of_text: list[list[int]] = [[] for _ in texts]
+    for j, (text, _, _) in enumerate(spans):
+        of_text[text].append(j)
+    items = [
+        {"row": row, "text": text, "spans": [n for j in of_text[row] for n in spans[j][1:]]}
+        for row, text in enumerate(texts)
+    ]
+    with _ray_running(ray), _quiet_data_context(ray):
+        batches = list(_mapped(ray, items, _PoolBatch, settings, rows_per_batch))
+    vectors = _in_input_order(batches, len(texts))
+    pooled = np.zeros((len(spans), vectors.shape[1]), dtype=np.float32)
+    found = np.zeros(len(spans), dtype=bool)
+    for batch in batches:
+        for row, flat, ok in zip(batch["row"], batch["pooled"], batch["found"], strict=True):
+            pooled[of_text[row]] = np.asarray(flat, dtype=np.float32).reshape(-1, vectors.shape[1])
+            found[of_text[row]] = np.asarray(ok, dtype=bool)
+    return vectors, pooled, found
+
+
+class RayEncoder:
+    """What `embed_chunks_and_sentences` asks of an embedder, for pooled sentences: the chunks'
+    pass, pooling their sentences, on the actors; the few sentences left, here."""
+
+    def __init__(self, settings: Settings, embedder: Embedder):
+        self.settings, self.embedder = settings, embedder
+
+    def encode_with_spans(
+        self, texts: list[str], spans: list[tuple[int, int, int]], progress=None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = pool_with_ray(texts, spans, self.settings)
+        if progress is not None:
+            progress(len(texts))
+        return found
+
+    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+        return self.embedder.encode(texts, progress)
+
+
+def _mapped(ray, items: list[dict], actor: type, settings: Settings, rows_per_batch: int):
+    """The items' batches as the actors return them, in any order."""
+    gpu = settings.device.startswith("cuda")
+    actors = _actor_count(ray, gpu)
+    dataset = ray.data.from_items(items, override_num_blocks=min(len(items), actors * 4))
+    encoded = dataset.map_batches(
+        actor,
+        # Inside an actor its one GPU is "cuda" (Ray sets CUDA_VISIBLE_DEVICES for it).
+        # On CPU one actor per core, each with one thread: they do not fight over cores.
+        fn_constructor_args=(settings.with_overrides(
+            device="cuda" if gpu else "cpu", embed_threads=0 if gpu else 1
+        ),),
+        batch_size=rows_per_batch,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_gpus=1 if gpu else 0,
+        num_cpus=1,
+    )  # fmt: skip
+    return encoded.iter_batches(batch_size=None, batch_format="numpy")
 
 
 class _EncodeBatch:
@@ -83,6 +131,35 @@ class _EncodeBatch:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.encode([str(text) for text in batch["text"]])
         return {"row": batch["row"], "vector": vectors}
+
+
+class _PoolBatch(_EncodeBatch):
+    """One Ray actor: texts' vectors, and their spans' (flat, as they came) pooled from them."""
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(text) for text in batch["text"]]
+        pairs = [np.asarray(flat, dtype=np.int64).reshape(-1, 2) for flat in batch["spans"]]
+        spans = [(row, int(s), int(e)) for row, pair in enumerate(pairs) for s, e in pair]
+        found = self.embedder.encode_with_spans(texts, spans)
+        if found is None:  # no token states here: the texts' vectors only
+            dimension = self.embedder.dimension
+            found = (self.embedder.encode(texts), np.zeros((len(spans), dimension), np.float32),
+                     np.zeros(len(spans), dtype=bool))  # fmt: skip
+        vectors, pooled, ok = found
+        cuts = np.cumsum([len(pair) for pair in pairs])[:-1]
+        return {
+            "row": batch["row"],
+            "vector": vectors,
+            "pooled": _ragged([part.ravel() for part in np.split(pooled, cuts)]),
+            "found": _ragged(np.split(np.asarray(ok), cuts)),
+        }
+
+
+def _ragged(arrays: list[np.ndarray]) -> np.ndarray:
+    """One row per array, of any lengths: an object array (Ray keeps it as a ragged column)."""
+    column = np.empty(len(arrays), dtype=object)
+    column[:] = arrays
+    return column
 
 
 def _in_input_order(batches, n: int) -> np.ndarray:

@@ -15,6 +15,12 @@ DEFAULT_MODEL = "default"  # the all-MiniLM-L6-v2 weights shipped in the gt-all-
 # metrics (docs/USAGE.md, "Embedding backends").
 EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")
 DEFAULT_EMBED_BACKEND = "onnx"
+# How a sentence gets the vector the answer step scores it by: pooled from the token states of
+# its chunk's pass (index/embedding.py), or encoded alone (a second pass over every sentence).
+# encoded is the default: pooled ingests 1.7x the chunks/s (bench/ingest.py) but, with the
+# decision model fitted on encoded vectors, gives eval dev figure acc@1 0.493 against 0.503 and
+# false abstention 0.321 against 0.303 (docs/PERFORMANCE.md, "Ingest path"): answers come first.
+SENTENCE_VECTORS = ("pooled", "encoded")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Settings:
     embed_batch_tokens: int = 0
     embed_threads: int = 0  # onnxruntime's intra-op threads; 0: the cores this process may use
     onnx_cache_dir: Path = field(default=Path(".cache/onnx"))  # exported ONNX models, reused
+    sentence_vectors: str = "encoded"  # one of SENTENCE_VECTORS
     chunk_tokens: int = 200
     chunk_overlap: int = 50
     fusion: str = "weighted"  # "weighted" (normalized-score convex combination) or "rrf"
@@ -165,6 +172,11 @@ class Settings:
             )
         if self.embed_batch_tokens < 0 or self.embed_threads < 0:
             raise ValueError("REFORMQA_EMBED_BATCH_TOKENS and REFORMQA_EMBED_THREADS must be >= 0")
+        if self.sentence_vectors not in SENTENCE_VECTORS:
+            raise ValueError(
+                f"REFORMQA_SENTENCE_VECTORS={self.sentence_vectors!r} is not one of "
+                f"{', '.join(SENTENCE_VECTORS)}"
+            )
 
     def vector_config(self) -> dict[str, Any]:
         """How the dense index is laid out for a given size (see index/vectors.py)."""
@@ -172,7 +184,11 @@ class Settings:
 
     def chunker_config(self) -> dict[str, Any]:
         """What the index depends on besides the corpus and the model: recorded in the manifest."""
-        return {"chunk_tokens": self.chunk_tokens, "chunk_overlap": self.chunk_overlap}
+        return {
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "sentence_vectors": self.sentence_vectors,
+        }
 
     def as_env(self) -> dict[str, str]:
         """REFORMQA_* variables that `from_env` reads back into these settings."""

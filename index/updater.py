@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from index.builder import distinct_sentences, sentence_texts
 from index.embedder import Embedder
+from index.embedding import distinct_sentences, embed_chunks_and_sentences
 from index.errors import BadDocument, Busy, Conflict, DocumentNotFound
 from index.figures import distinct_figures
 from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field
@@ -242,13 +242,10 @@ def _snapshot_of(document: Document, settings: Settings, embedder: Embedder) -> 
     )
     chunks = splitter.split(document)
     sentences = distinct_sentences(chunks)
-    return Snapshot.of(
-        [document],
-        chunks,
-        embedder.encode([c.search_text for c in chunks]),
-        sentences,
-        embedder.encode(sentence_texts(sentences, [document])),
+    vectors, sentence_vectors = embed_chunks_and_sentences(
+        chunks, sentences, [document], embedder, settings.sentence_vectors
     )
+    return Snapshot.of([document], chunks, vectors, sentences, sentence_vectors)
 
 
 @dataclass(frozen=True)

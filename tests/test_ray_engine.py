@@ -104,6 +104,20 @@ def test_encoding_with_ray_gives_embedder_vectors_in_input_order_and_leaves_a_ru
 
 
 @pytest.mark.slow
+def test_pooling_with_ray_gives_the_embedders_span_vectors_whatever_the_batches_hold(embedder):
+    """Texts without spans (whole batches of them), with several, and one past the window."""
+    texts = [f"Report {i}. " + "The land registry moved online. " * (i % 9) for i in range(30)]
+    texts[-1] = "Word " * 300 + "Late."
+    spans = [(i, 0, 9 + len(str(i))) for i in range(8, 30, 3)] + [(8, 11, 42), (29, 1500, 1505)]
+    settings = Settings.from_env(environ={})
+    vectors, pooled, found = ray_engine.pool_with_ray(texts, spans, settings, rows_per_batch=3)
+    expected = embedder.encode_with_spans(texts, spans)
+    np.testing.assert_allclose(vectors, expected[0], atol=1e-5)
+    np.testing.assert_allclose(pooled, expected[1], atol=1e-5)
+    assert found.tolist() == expected[2].tolist() and found[:-1].all() and not found[-1]
+
+
+@pytest.mark.slow
 def test_the_ray_engine_builds_the_same_index_as_the_default(tmp_path, fixture_settings, embedder):
     """`reformqa index build --engine ray --json` in a subprocess, against the session's index
     of the same corpus built by the default engine."""

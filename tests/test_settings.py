@@ -27,6 +27,7 @@ def test_environment_then_overrides():
         ({"REFORMQA_CHUNK_OVERLAP": "500"}, "CHUNK_OVERLAP"),
         ({"REFORMQA_FUSION": "max"}, "FUSION"),
         ({"REFORMQA_DENSE_WEIGHT": "1.5"}, "DENSE_WEIGHT"),
+        ({"REFORMQA_SENTENCE_VECTORS": "averaged"}, "SENTENCE_VECTORS"),
     ],
 )
 def test_bad_values_are_refused_by_name(env, message):

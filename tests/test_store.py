@@ -13,6 +13,7 @@ from index import store
 from index.builder import PIPELINE_VERSION, build_index, index_status
 from index.errors import BadDocument, EmptyCorpus, IndexMismatch, IndexNotFound
 from index.reader import IndexReader
+from index.settings import Settings
 from index.store import FORMAT_VERSION, MANIFEST, DataDir
 from index.updater import add_document
 from tests.conftest import ROOT
@@ -24,7 +25,12 @@ def test_manifest_describes_the_build(fixture_settings):
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert manifest["dimension"] == 384
-    expected = {"chunk_tokens": 200, "chunk_overlap": 50, "pipeline": PIPELINE_VERSION}
+    expected = {
+        "chunk_tokens": 200,
+        "chunk_overlap": 50,
+        "sentence_vectors": Settings().sentence_vectors,
+        "pipeline": PIPELINE_VERSION,
+    }
     assert manifest["chunker"] == expected
     assert len(manifest["corpus_hash"]) == 64
     assert manifest["documents"] == 4 and manifest["chunks"] >= 4
