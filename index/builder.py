@@ -58,7 +58,7 @@ def index_status(settings: Settings) -> tuple[bool, str]:
     if DataDir(settings.data_dir).read_manifest() is None:
         return False, "no index yet"
     files = corpus_files(settings.corpus_dir)
-    return _freshness(settings, corpus_hash(files, settings.corpus_dir))
+    return _freshness(settings, corpus_hash(files, settings.corpus_dir, settings.data_dir))
 
 
 def _freshness(settings: Settings, digest: str) -> tuple[bool, str]:
@@ -93,7 +93,8 @@ def build_index(
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
     files = corpus_files(settings.corpus_dir)
-    digest = corpus_hash(files, settings.corpus_dir)  # hashed once, for the check and the manifest
+    # hashed once, for the check and the manifest
+    digest = corpus_hash(files, settings.corpus_dir, settings.data_dir)
     if if_stale:
         fresh, reason = _freshness(settings, digest)
         if fresh:

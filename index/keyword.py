@@ -152,8 +152,12 @@ class KeywordSearch:
             if not frequency:
                 continue
             idf = np.float32(math.log(1 + (self.live_rows - frequency + 0.5) / (frequency + 0.5)))
-            for rows, tf in postings:
-                scores[rows] += (idf * (tf / (self._norm[rows] + tf))).astype(np.float32)
+            for rows, tf in postings:  # idf * tf / (norm + tf), in place: one gathered copy
+                part = self._norm[rows]
+                part += tf
+                np.divide(tf, part, out=part)
+                part *= idf
+                scores[rows] += part.astype(np.float32)
         return scores
 
     def _live_postings(self, term: str) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -8,7 +8,11 @@ a sidecar `<file>.meta.yaml` (what an upload's form fields said) when there is o
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
+import json
+import os
+import time
 from pathlib import Path
 
 from index.clean import clean_text
@@ -40,16 +44,57 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return files
 
 
-def corpus_hash(files: list[Path], corpus_dir: Path) -> str:
-    """Content hash of a corpus: changes when any file is added, removed, renamed or edited."""
+def corpus_hash(files: list[Path], corpus_dir: Path, cache_dir: Path | None = None) -> str:
+    """Content hash of a corpus: changes when any file is added, removed, renamed or edited.
+    With `cache_dir`, a file whose size and modification time are those recorded there is not
+    read again (as git's index does), so an add to a large corpus stats it rather than reading
+    it all."""
+    cache = _DigestCache(cache_dir)
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(corpus_dir).as_posix().encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(cache.digest(path))
         sidecar = sidecar_of(path)
         if sidecar.is_file():
-            digest.update(hashlib.sha256(sidecar.read_bytes()).digest())
+            digest.update(cache.digest(sidecar))
+    cache.save()
     return digest.hexdigest()
+
+
+class _DigestCache:
+    """sha256 digests of files by path, size and modification time, kept in a JSON file."""
+
+    FILE = ".corpus-digests.json"
+    RACY_SECONDS = 2.0  # a file changed this recently may change again within the same mtime
+
+    def __init__(self, folder: Path | None):
+        self.path = folder / self.FILE if folder is not None else None
+        self.known: dict[str, list] = {}
+        self.seen: dict[str, list] = {}
+        if self.path is not None and self.path.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                self.known = json.loads(self.path.read_text(encoding="utf-8"))
+
+    def digest(self, path: Path) -> bytes:
+        stat = path.stat()
+        key = str(path.resolve())
+        entry = self.known.get(key)
+        if entry and entry[:2] == [stat.st_size, stat.st_mtime_ns]:
+            self.seen[key] = entry
+            return bytes.fromhex(entry[2])
+        digest = hashlib.sha256(path.read_bytes()).digest()
+        if time.time() - stat.st_mtime > self.RACY_SECONDS:
+            self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest.hex()]
+        return digest
+
+    def save(self) -> None:
+        if self.path is None or self.seen == self.known:
+            return
+        temp = self.path.with_name(f"{self.FILE}.{os.getpid()}.tmp")
+        with contextlib.suppress(OSError):  # a cache: failing to write it costs only time
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp.write_text(json.dumps(self.seen), encoding="utf-8")
+            os.replace(temp, self.path)
 
 
 def sidecar_of(path: Path) -> Path:

@@ -55,6 +55,7 @@ CREATE TABLE documents (
     language TEXT, path TEXT, sha256 TEXT NOT NULL, text TEXT NOT NULL,
     pages TEXT  -- JSON: where each page starts in text (PDF); NULL for a document without pages
 );
+CREATE INDEX documents_path ON documents(path);  -- an add checks its file name is free
 CREATE TABLE chunks (
     rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL REFERENCES documents(id), position INTEGER NOT NULL,

@@ -26,14 +26,14 @@ import os
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from index.embedder import Embedder
-from index.embedding import distinct_sentences, embed_chunks_and_sentences
+from index.embedding import distinct_sentences, embed_chunks_and_sentences, stage
 from index.errors import BadDocument, Busy, Conflict, DocumentNotFound
 from index.figures import distinct_figures
 from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field
@@ -74,6 +74,7 @@ class Change:
     figures: list[Figure]
     version: Path
     seconds: float
+    stages: dict[str, float] = field(default_factory=dict)  # seconds each part took
 
 
 def add_document(
@@ -97,26 +98,35 @@ def add_document(
                                 settings.max_pdf_pages)  # fmt: skip
     doc_id = check_doc_id(doc_id or _derived_id(parsed.title))
     data_dir = DataDir(settings.data_dir, settings.keep_versions)
+    stages: dict[str, float] = {"read": round(time.perf_counter() - started, 3)}
     with data_dir.build_lock(wait=settings.write_wait_seconds), data_dir.staging() as staging:
-        version, manifest = _current(settings, embedder)
-        if _documents_where(version, manifest, "d.id = ?", doc_id):
-            raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
-        name = _corpus_name(version, manifest, doc_id, suffix)
+        with stage(stages, "look up"):
+            version, manifest = _current(settings, embedder)
+            if _documents_where(version, manifest, "d.id = ?", doc_id):
+                raise Conflict(f"a document with id {doc_id!r} exists; delete it first")
+            name = _corpus_name(version, manifest, doc_id, suffix)
         document = parsed.model_copy(update={"id": doc_id, "path": name})
-        added = _snapshot_of(document, settings, embedder)
-        was_fresh = _corpus_matches(settings, manifest)
-        for segment in manifest.segments:
-            link_segment(version, segment.name, staging)
-        segment = added.write_segment(staging, **settings.vector_config())
-        if sidecar is not None:
-            _write_atomically(sidecar_of(settings.corpus_dir / name), sidecar)
-        _write_atomically(settings.corpus_dir / name, content)
+        with stage(stages, "split, encode, figures"):
+            added = _snapshot_of(document, settings, embedder)
+        with stage(stages, "corpus hash"):
+            was_fresh = _corpus_matches(settings, manifest)
+        with stage(stages, "link segments"):
+            for segment in manifest.segments:
+                link_segment(version, segment.name, staging)
+        with stage(stages, "write segment"):
+            segment = added.write_segment(staging, **settings.vector_config())
+            if sidecar is not None:
+                _write_atomically(sidecar_of(settings.corpus_dir / name), sidecar)
+            _write_atomically(settings.corpus_dir / name, content)
         counts = (manifest.documents + 1, manifest.chunks + len(added.chunks))
-        _publish(data_dir, staging, manifest, [*manifest.segments, segment], counts, settings,
-                 was_fresh)  # fmt: skip
+        with stage(stages, "corpus hash, publish"):
+            _publish(data_dir, staging, manifest, [*manifest.segments, segment], counts,
+                     settings, was_fresh)  # fmt: skip
     figures = distinct_figures(Figure.model_validate_json(row[-1]) for row in added.figures)
     document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
-    return Change(document, figures, data_dir.require_current(), time.perf_counter() - started)
+    return Change(
+        document, figures, data_dir.require_current(), time.perf_counter() - started, stages
+    )
 
 
 def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Change:
@@ -352,7 +362,8 @@ def _corpus_matches(settings: Settings, manifest: Manifest) -> bool:
 
 
 def _corpus_digest(settings: Settings) -> str:
-    return corpus_hash(corpus_files(settings.corpus_dir), settings.corpus_dir)
+    files = corpus_files(settings.corpus_dir)
+    return corpus_hash(files, settings.corpus_dir, settings.data_dir)
 
 
 def _corpus_name(version: Path, manifest: Manifest, doc_id: str, suffix: str) -> str:

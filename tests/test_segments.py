@@ -194,3 +194,27 @@ def test_the_server_compacts_in_the_background_past_max_segments(writable_index)
         assert found["passages"][0]["doc_id"] == "danang"
     finally:
         stop_server(server)
+
+
+def test_the_corpus_hash_reads_only_files_changed_since_it_last_ran(tmp_path, monkeypatch):
+    """An add hashes the corpus twice; with the digest cache a large corpus is stat'ed, not
+    read, and an edit is still seen."""
+    from index.loader import corpus_hash
+
+    corpus, cache = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    for name in ("a.md", "b.md"):
+        (corpus / name).write_text(f"text of {name}\n")
+        os.utime(corpus / name, (time.time() - 60, time.time() - 60))
+    files = [corpus / "a.md", corpus / "b.md"]
+    first = corpus_hash(files, corpus, cache)
+    assert first == corpus_hash(files, corpus)  # the cache changes the cost, not the hash
+
+    def no_reading(self):
+        raise AssertionError(f"{self} was read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "read_bytes", no_reading)
+        assert corpus_hash(files, corpus, cache) == first
+    (corpus / "b.md").write_text("text of b.md, edited\n")
+    assert corpus_hash(files, corpus, cache) != first

@@ -114,13 +114,14 @@ class RetrieverSlot:
     def _compact_past_max_segments(self) -> None:
         """Each add writes one more segment; past `max_segments` they are merged by `reformqa
         index compact` in a child process (its own cores and memory: requests keep theirs), and
-        the first request after it publishes serves the merged version."""
+        the first request after it publishes serves the merged version. It runs at nice 10, so
+        the scheduler gives requests the cores first."""
         segments = len(self._pair[0].reader.manifest.segments)
         if segments <= self.settings.max_segments:
             return
         if self._compaction is not None and self._compaction.poll() is None:
             return  # one is running; the next add past the limit starts another if needed
-        command = [sys.executable, "-m", "assistant.cli", "index", "compact"]
+        command = ["nice", "-n", "10", sys.executable, "-m", "assistant.cli", "index", "compact"]
         env = {**os.environ, **self.settings.as_env()}
         with open(self.settings.data_dir / "compaction.log", "ab") as log_file:
             self._compaction = subprocess.Popen(
@@ -151,7 +152,9 @@ class RetrieverSlot:
         try:
             manifest = read_manifest(version)
             manifest.check_compatible(served.embedder.name)
-            reader = IndexReader(version, manifest, served.settings.ann_nprobe)
+            # the segments this version shares with the served one stay open: an add loads
+            # only its own segment
+            reader = IndexReader(version, manifest, served.settings.ann_nprobe, reuse=served.reader)
         except (OSError, ReformQAError) as exc:  # replaced or removed meanwhile: keep serving
             log.warning("could not open index version %s: %s", version, exc)
             return
