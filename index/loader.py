@@ -31,34 +31,65 @@ SIDECAR = ".meta.yaml"  # beside a PDF, Word or HTML file: its metadata, as YAML
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The document files of a corpus folder, in a stable order."""
+    """The document files of a corpus folder, in a stable order (pathlib's: part by part).
+    Walked with os.scandir rather than pathlib: a corpus of 50,000 files is listed in a
+    fraction of a second, and an add lists it twice."""
     if not corpus_dir.is_dir():
         raise EmptyCorpus(f"corpus folder {corpus_dir} does not exist")
-    files = sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES and not _is_hidden(p, corpus_dir)
-    )
-    if not files:
+    found = []
+    for folder, subfolders, names in os.walk(corpus_dir):
+        subfolders[:] = [d for d in subfolders if not d.startswith((".", "_"))]
+        for name in names:
+            stem, suffix = os.path.splitext(name)
+            if (
+                suffix.lower() in DOCUMENT_SUFFIXES
+                and not name.startswith((".", "_"))
+                and stem.lower() != "readme"
+                and os.path.isfile(os.path.join(folder, name))
+            ):
+                found.append(os.path.relpath(os.path.join(folder, name), corpus_dir))
+    if not found:
         raise EmptyCorpus(f"no documents ({', '.join(DOCUMENT_SUFFIXES)}) in {corpus_dir}")
-    return files
+    return [corpus_dir / rel for rel in sorted(found, key=lambda rel: rel.split(os.sep))]
 
 
 def corpus_hash(files: list[Path], corpus_dir: Path, cache_dir: Path | None = None) -> str:
     """Content hash of a corpus: changes when any file is added, removed, renamed or edited.
-    With `cache_dir`, a file whose size and modification time are those recorded there is not
-    read again (as git's index does), so an add to a large corpus stats it rather than reading
-    it all."""
+    It is the sum (mod 2^256) of one hash per file, so an add or a delete moves it by its own
+    file's term (`moved_corpus_hash`) without reading the others. With `cache_dir`, a file whose
+    size and modification time are those recorded there is not read again (as git's index
+    does)."""
     cache = _DigestCache(cache_dir)
-    digest = hashlib.sha256()
+    total = 0
+    prefix = str(corpus_dir) + os.sep
     for path in files:
-        digest.update(path.relative_to(corpus_dir).as_posix().encode())
-        digest.update(cache.digest(path))
-        sidecar = sidecar_of(path)
-        if sidecar.is_file():
-            digest.update(cache.digest(sidecar))
+        name = str(path)
+        inside = (
+            name[len(prefix) :] if name.startswith(prefix) else os.path.relpath(name, corpus_dir)
+        )
+        sidecar = name + SIDECAR
+        extra = cache.digest(sidecar) if os.path.isfile(sidecar) else b""
+        total += _file_term(inside.replace(os.sep, "/"), cache.digest(name), extra)
     cache.save()
-    return digest.hexdigest()
+    return f"{total % _MODULUS:064x}"
+
+
+def moved_corpus_hash(
+    digest: str, name: str, content: bytes, sidecar: bytes | None, added: bool
+) -> str:
+    """The corpus hash after the file `name` (relative to the corpus folder, with this content
+    and sidecar) is added to the corpus or removed from it. An index that was behind its corpus
+    before the change stays behind after it."""
+    extra = hashlib.sha256(sidecar).digest() if sidecar is not None else b""
+    term = _file_term(name, hashlib.sha256(content).digest(), extra)
+    return f"{(int(digest, 16) + (term if added else -term)) % _MODULUS:064x}"
+
+
+_MODULUS = 2**256
+
+
+def _file_term(name: str, digest: bytes, sidecar_digest: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode() + b"\0" + digest + sidecar_digest).digest())
 
 
 class _DigestCache:
@@ -75,14 +106,15 @@ class _DigestCache:
             with contextlib.suppress(OSError, ValueError):
                 self.known = json.loads(self.path.read_text(encoding="utf-8"))
 
-    def digest(self, path: Path) -> bytes:
-        stat = path.stat()
-        key = str(path.resolve())
+    def digest(self, name: str) -> bytes:
+        stat = os.stat(name)
+        key = os.path.abspath(name)
         entry = self.known.get(key)
-        if entry and entry[:2] == [stat.st_size, stat.st_mtime_ns]:
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
             self.seen[key] = entry
             return bytes.fromhex(entry[2])
-        digest = hashlib.sha256(path.read_bytes()).digest()
+        with open(name, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).digest()
         if time.time() - stat.st_mtime > self.RACY_SECONDS:
             self.seen[key] = [stat.st_size, stat.st_mtime_ns, digest.hex()]
         return digest
@@ -211,9 +243,3 @@ def _title_from(text: str) -> str:
     if len(line) <= limit:
         return line
     return line[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
-
-
-def _is_hidden(path: Path, root: Path) -> bool:
-    """Dot and underscore names, and a README (it describes the folder, it is not a document)."""
-    parts = path.relative_to(root).parts
-    return any(part.startswith((".", "_")) for part in parts) or path.stem.lower() == "readme"

@@ -40,9 +40,8 @@ from index.front_matter import FIELD_MAX_CHARS, split_front_matter, text_field
 from index.loader import (
     DOCUMENT_SUFFIXES,
     TEXT_SUFFIXES,
-    corpus_files,
-    corpus_hash,
     decode_text,
+    moved_corpus_hash,
     parse_document,
     sidecar_fields,
     sidecar_of,
@@ -108,8 +107,6 @@ def add_document(
         document = parsed.model_copy(update={"id": doc_id, "path": name})
         with stage(stages, "split, encode, figures"):
             added = _snapshot_of(document, settings, embedder)
-        with stage(stages, "corpus hash"):
-            was_fresh = _corpus_matches(settings, manifest)
         with stage(stages, "link segments"):
             for segment in manifest.segments:
                 link_segment(version, segment.name, staging)
@@ -119,9 +116,9 @@ def add_document(
                 _write_atomically(sidecar_of(settings.corpus_dir / name), sidecar)
             _write_atomically(settings.corpus_dir / name, content)
         counts = (manifest.documents + 1, manifest.chunks + len(added.chunks))
-        with stage(stages, "corpus hash, publish"):
-            _publish(data_dir, staging, manifest, [*manifest.segments, segment], counts,
-                     settings, was_fresh)  # fmt: skip
+        digest = moved_corpus_hash(manifest.corpus_hash, name, content, sidecar, added=True)
+        with stage(stages, "publish"):
+            _publish(data_dir, staging, manifest, [*manifest.segments, segment], counts, digest)
     figures = distinct_figures(Figure.model_validate_json(row[-1]) for row in added.figures)
     document = document.model_copy(update={"chunks": len(added.chunks), "figures": len(figures)})
     return Change(
@@ -141,14 +138,14 @@ def remove_document(settings: Settings, embedder: Embedder, doc_id: str) -> Chan
         if manifest.documents == 1:
             raise Conflict("this is the index's only document; add another before removing it")
         row = found[doc_id]
-        was_fresh = _corpus_matches(settings, manifest)
+        digest = _without_file(settings, manifest.corpus_hash, row.path)
         segments = _with_deleted(manifest.segments, row.segment, doc_id)
         for segment in segments:
             link_segment(version, segment.name, staging)
         aside = _set_aside(settings, row.path)
         sidecar = _set_aside(settings, sidecar_of(Path(row.path)).as_posix() if row.path else None)
         counts = (manifest.documents - 1, manifest.chunks - row.chunks)
-        _publish(data_dir, staging, manifest, segments, counts, settings, was_fresh)
+        _publish(data_dir, staging, manifest, segments, counts, digest)
         for path in (aside, sidecar):
             if path is not None:
                 path.unlink(missing_ok=True)
@@ -319,12 +316,8 @@ def _publish(
     manifest: Manifest,
     segments: list[Segment],
     counts: tuple[int, int],
-    settings: Settings,
-    was_fresh: bool,
+    digest: str,
 ) -> None:
-    # The corpus hash moves with the change only if index and corpus agreed before it: an
-    # index that was already behind its corpus must stay marked stale.
-    digest = _corpus_digest(settings) if was_fresh else manifest.corpus_hash
     _write_manifest(staging, manifest, segments, counts, digest, time.perf_counter())
     data_dir.publish(staging)
 
@@ -357,13 +350,14 @@ def _write_manifest(
     )
 
 
-def _corpus_matches(settings: Settings, manifest: Manifest) -> bool:
-    return _corpus_digest(settings) == manifest.corpus_hash
-
-
-def _corpus_digest(settings: Settings) -> str:
-    files = corpus_files(settings.corpus_dir)
-    return corpus_hash(files, settings.corpus_dir, settings.data_dir)
+def _without_file(settings: Settings, digest: str, name: str | None) -> str:
+    """The corpus hash once a document's file (and its sidecar) leaves the corpus folder."""
+    path = (settings.corpus_dir / name).resolve() if name else None
+    if path is None or settings.corpus_dir.resolve() not in path.parents or not path.is_file():
+        return digest  # no file of its own in the corpus: the corpus does not change
+    sidecar = sidecar_of(path)
+    extra = sidecar.read_bytes() if sidecar.is_file() else None
+    return moved_corpus_hash(digest, name, path.read_bytes(), extra, added=False)
 
 
 def _corpus_name(version: Path, manifest: Manifest, doc_id: str, suffix: str) -> str:

@@ -218,3 +218,19 @@ def test_the_corpus_hash_reads_only_files_changed_since_it_last_ran(tmp_path, mo
         assert corpus_hash(files, corpus, cache) == first
     (corpus / "b.md").write_text("text of b.md, edited\n")
     assert corpus_hash(files, corpus, cache) != first
+
+
+def test_an_add_and_a_delete_read_no_other_corpus_file(writable_index, embedder, monkeypatch):
+    """The corpus hash is a sum of one term per file: a change moves it by its own file's term,
+    and the index stays exactly as fresh as a full hash says."""
+    from index import loader
+    from index.builder import index_status
+
+    def no_hashing(self, name):
+        raise AssertionError(f"{name} was hashed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(loader._DigestCache, "digest", no_hashing)
+        add_document(writable_index, embedder, HANOI.encode(), {"title": "Hanoi"}, "hanoi")
+        remove_document(writable_index, embedder, "land_registry")
+    assert index_status(writable_index) == (True, "up to date")  # the full hash agrees
