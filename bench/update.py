@@ -85,6 +85,7 @@ def measure(n: int, folder: Path, compaction: bool = True) -> dict:
     started = time.perf_counter()
     change = add_document(settings, embedder, five_pages().encode(), {}, "five-pages")
     row["add_s"] = round(time.perf_counter() - started, 3)
+    row["add_stages"] = change.stages
     manifest = read_manifest(change.version)
     reader = IndexReader(change.version, manifest, reuse=served)
     found = Retriever(reader, embedder, settings).search(MARKER, k=1)
