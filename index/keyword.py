@@ -129,9 +129,9 @@ class KeywordSearch:
         self.live_rows = sum(len(a) for a in alive)
         total = sum(int(a.sum(dtype=np.int64)) for a in alive)
         average = np.float64(total) / max(self.live_rows, 1)  # bm25s: lengths.mean()
-        self._norm = np.concatenate(
-            [K1 * ((1 - B) + B * ln.astype(np.float64) / average) for ln in lengths]
-        ) if parts else np.zeros(0)  # fmt: skip
+        # each row's length normalization, k1 * (1 - b + b * length / average), as bm25s has it
+        norms = [K1 * ((1 - B) + B * ln.astype(np.float64) / average) for ln in lengths]
+        self._norm = np.concatenate(norms) if norms else np.zeros(0)
 
     @classmethod
     def of(cls, index: KeywordIndex) -> KeywordSearch:

@@ -250,8 +250,8 @@ class IndexReader:
         for segment in self.segments:
             live, params = segment.live()
             sql = f"SELECT d.date, d.id FROM documents d WHERE {live}"
-            keys.extend((date is None, date or "", doc_id) for date, doc_id in
-                        segment.db.execute(sql, params))  # fmt: skip
+            rows = segment.db.execute(sql, params)
+            keys.extend((date is None, date or "", doc_id) for date, doc_id in rows)
         keys.sort()
         page = keys[offset:] if limit < 0 else keys[offset : offset + limit]
         return [self._document(doc_id, with_text) for _, _, doc_id in page]
@@ -305,8 +305,8 @@ class IndexReader:
     @staticmethod
     def _live_document_ids(segment: _SegmentView) -> list[str]:
         live, params = segment.live()
-        return [r[0] for r in segment.db.execute(f"SELECT d.id FROM documents d WHERE {live}",
-                                                 params)]  # fmt: skip
+        rows = segment.db.execute(f"SELECT d.id FROM documents d WHERE {live}", params)
+        return [doc_id for (doc_id,) in rows]
 
     def _check_known(self, doc_ids: list[str]) -> None:
         unknown = [d for d in doc_ids if d not in self._segment_of_document]
