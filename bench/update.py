@@ -131,9 +131,7 @@ def write_synthetic_index(n: int, settings: Settings, embedder: Embedder) -> Non
         files = corpus_files(settings.corpus_dir)
         manifest = Manifest(
             format_version=FORMAT_VERSION, model=embedder.name, dimension=embedder.dimension,
-            max_tokens=embedder.max_tokens, faiss_index=segment.faiss_index,
-            nprobe=segment.nprobe, ann_recall_at_10=segment.ann_recall_at_10,
-            chunker=_chunker_record(settings),
+            max_tokens=embedder.max_tokens, chunker=_chunker_record(settings),
             corpus_hash=corpus_hash(files, settings.corpus_dir, settings.data_dir),
             corpus_dir=str(settings.corpus_dir), documents=len(documents), chunks=n,
             built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), build_seconds=0.0,

@@ -35,7 +35,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from index.errors import Busy, IndexMismatch, IndexNotFound
 from index.settings import Settings
@@ -81,9 +81,9 @@ class Segment(BaseModel):
     name: str  # its folder in the version
     documents: int  # written into it, deleted ones included
     chunks: int  # rows in it, deleted ones included
-    faiss_index: str
-    nprobe: int | None = None
-    ann_recall_at_10: float | None = None
+    faiss_index: str  # the FAISS index_factory string: "Flat", or "IVF<nlist>,SQ8" when large
+    nprobe: int | None = None  # IVF lists searched per query, tuned at build time
+    ann_recall_at_10: float | None = None  # of the IVF index against exact search, at build
     deleted: list[str] = []  # ids of its documents deleted since it was written
 
 
@@ -94,9 +94,6 @@ class Manifest(BaseModel):
     max_tokens: int
     normalized: bool = True
     metric: str = "inner_product"
-    faiss_index: str  # the FAISS index_factory string: "Flat", or "IVF<nlist>,SQ8" when large
-    nprobe: int | None = None  # IVF lists searched per query, tuned at build time
-    ann_recall_at_10: float | None = None  # of the IVF index against exact search, at build
     chunker: dict
     corpus_hash: str
     corpus_dir: str
@@ -105,6 +102,23 @@ class Manifest(BaseModel):
     built_at: str
     build_seconds: float
     segments: list[Segment]
+
+    # The first segment's dense layout (a build's, or a compaction's: the largest), shown at the
+    # top of the manifest as before segments, and what `index build --if-stale` checks
+    @computed_field
+    @property
+    def faiss_index(self) -> str:
+        return self.segments[0].faiss_index
+
+    @computed_field
+    @property
+    def nprobe(self) -> int | None:
+        return self.segments[0].nprobe
+
+    @computed_field
+    @property
+    def ann_recall_at_10(self) -> float | None:
+        return self.segments[0].ann_recall_at_10
 
     def check_compatible(self, model: str) -> None:
         """Refuse an index this code or this model cannot read correctly."""

@@ -331,7 +331,7 @@ def _write_manifest(
     started: float,
 ) -> None:
     """The manifest of a version made of `segments` holding `counts` (live documents, live
-    chunks); the dense layout recorded at the top is the first (largest) segment's."""
+    chunks)."""
     write_manifest(
         staging,
         manifest.model_copy(
@@ -339,9 +339,6 @@ def _write_manifest(
                 "corpus_hash": digest,
                 "documents": counts[0],
                 "chunks": counts[1],
-                "faiss_index": segments[0].faiss_index,
-                "nprobe": segments[0].nprobe,
-                "ann_recall_at_10": segments[0].ann_recall_at_10,
                 "segments": segments,
                 "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.perf_counter() - started, 3),
