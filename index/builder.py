@@ -27,12 +27,13 @@ from index.vectors import choose_factory
 
 ENGINES = ("local", "ray")  # what encodes the texts: this process, or Ray Data actors
 # Bump when cleaning or splitting changes what chunks a corpus yields, so indexes get rebuilt.
-PIPELINE_VERSION = 12  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
+PIPELINE_VERSION = 13  # 2: figures at ingest; 3, 4: as_of; 6: corpus-relative paths; 7: cleaning;
 # 8: ranks ('ranked 7th', '11th of 63') are figures; 9: any ISO currency is money, '+2.8' an
 # increase, '2024: 80%' no clock time, ordinals after 'to' or in a sentence about ranks; 10: a table
 # cell's figure takes its column header and row label as subject, a row is encoded under its header;
 # 11: a table row without a date of its own is dated by its caption or header; 12: a chunk that
-# starts mid-table is embedded and keyword-indexed under its table's caption and header row
+# starts mid-table is embedded and keyword-indexed under its table's caption and header row;
+# 13: 'no more than 1,000' is up to 1,000 (it was read as 'more than')
 # (how sentence vectors are made, REFORMQA_SENTENCE_VECTORS, is in the chunker record itself)
 
 

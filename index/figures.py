@@ -89,6 +89,9 @@ _QUALIFIERS_BEFORE = [
     (("an", "estimated"), "about"), (("estimated",), "about"), (("circa",), "about"),
     (("up", "to"), "up_to"), (("at", "most"), "up_to"), (("as", "many", "as"), "up_to"),
     (("as", "much", "as"), "up_to"), (("a", "maximum", "of"), "up_to"),
+    (("no", "more", "than"), "up_to"), (("not", "more", "than"), "up_to"),
+    (("not", "exceeding"), "up_to"), (("no", "greater", "than"), "up_to"),
+    (("not", "less", "than"), "at_least"), (("not", "fewer", "than"), "at_least"),
     (("at", "least"), "at_least"), (("no", "fewer", "than"), "at_least"),
     (("no", "less", "than"), "at_least"), (("a", "minimum", "of"), "at_least"),
     (("less", "than"), "less_than"), (("fewer", "than"), "less_than"),
@@ -189,6 +192,7 @@ def extract_figures(
                 fig.column, fig.row = row.header_of(column), row.label or None
                 if fig.unit is None and not fig.change:
                     fig.unit = _header_unit(row.unit_of(column), fig.value)
+                    _scale_by_header(fig, row.header_of(column), row.label)
             fig.span = (fig.span[0] + start, fig.span[1] + start)
             fig.doc_id, fig.chunk_id = doc_id, chunk_id
             figures.append(fig)
@@ -200,6 +204,30 @@ def _header_unit(unit: str | None, value: float) -> str | None:
     if unit == "rank" and not (value.is_integer() and value >= 1):
         return None
     return unit
+
+
+_HEADER_NOTE = re.compile(r"\(([^()]*)\)|\bin\s+((?:[A-Z]{3}\s+)?[a-z]+)\s*(?:\||$)")
+
+
+def _scale_by_header(fig: Figure, header: str | None, label: str) -> None:
+    """A bare cell under 'Cards issued (million)' or 'Budget (DKK billion)', or in the row 'MitID
+    users (million)', counts millions, or billions of kroner: its value is scaled and its unit is
+    the currency. The text stays as written."""
+    if fig.unit is not None:
+        return
+    for note in _HEADER_NOTE.finditer(f"{header or ''} | {label}"):
+        words = (note.group(1) or note.group(2)).replace("'000", "thousand").split()
+        scales = [_SCALES[w.lower()] for w in words if w.lower() in _SCALES and w.lower() != "k"]
+        codes = [w for w in words if w in ISO_CURRENCIES]
+        if len(words) > 3 or not (scales or codes) or len(words) > len(scales) + len(codes):
+            continue  # a note that says more than a scale and a currency is about something else
+        if scales:
+            fig.value *= scales[0]
+            if fig.value_max is not None:
+                fig.value_max *= scales[0]
+        if codes:
+            fig.unit = codes[0]
+        return
 
 
 def _table_date(row: TableRow, doc_date: dt.date | None) -> dt.date | None:

@@ -29,6 +29,9 @@ def one(sentence: str):
         ("Three provinces joined the pilot.", 3, "exact", "provinces"),
         ("About 1.5 billion transactions were made.", 1.5e9, "about", "transactions"),
         ("Some 300 or so officials attended.", 300, "about", "officials"),
+        ("The target is no more than 1,000 late dossiers.", 1000, "up_to", "dossiers"),
+        ("Fees are not more than 40 dollars a year.", 40, "up_to", "USD"),
+        ("It must hire not fewer than 12 inspectors.", 12, "at_least", "inspectors"),
     ],
 )
 def test_reads_value_qualifier_and_unit(sentence, value, qualifier, unit):

@@ -144,3 +144,23 @@ def test_a_chunk_that_starts_mid_table_is_found_and_shown_under_its_header(tmp_p
     shown = run_cli("search", "Ninh Binh dossiers filed online", "-k", "1", "--data-dir",
                     str(settings.data_dir)).stdout  # fmt: skip
     assert shown.index("Province | Dossiers filed online") < shown.index("Ninh Binh | 1,703")
+
+
+SCALED = """Table 4. Digital identity, 2022
+
+| Country | Cards issued (million) | Budget (DKK billion) | Share (%) | Offices |
+|---|---|---|---|---|
+| Italy | 31.6 | 2.4 | 66.3 | 12 |
+| MitID users (million) | 4.3 | 0.75 | 71.0 | 9 |
+"""
+
+
+def test_a_bare_cell_takes_the_scale_and_currency_its_header_or_row_label_gives():
+    text = clean_text(SCALED)
+    found = {(f.row, f.text): f for f in extract_figures(text, dt.date(2023, 1, 5),
+                                                          tables=table_rows(text))}  # fmt: skip
+    assert found[("Italy", "31.6")].value == 31_600_000  # the text stays as written
+    assert (found[("Italy", "2.4")].value, found[("Italy", "2.4")].unit) == (2.4e9, "DKK")
+    assert found[("Italy", "66.3")].value == 66.3 and found[("Italy", "12")].value == 12
+    assert found[("MitID users (million)", "4.3")].value == 4_300_000
+    assert found[("MitID users (million)", "0.75")].value == 750_000_000  # header's billions
